@@ -1,0 +1,210 @@
+"""The Gradio chat page. It only calls the Assistant and the feedback store.
+
+Shop text is untrusted: titles and snippets are escaped before they reach Markdown, and
+the chatbot sanitises HTML, so a `<script>` in a catalog entry shows as text.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import OrderedDict
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import gradio as gr
+
+from app.feedback import FeedbackStore
+from app.service import Assistant
+from cobbler.records import Answer, Source
+
+EXAMPLES = [
+    "Do you have waterproof walking boots under £90?",
+    "How long do I have to return shoes?",
+    "What is a UK size 8 in EU sizes?",
+    "How much is next-day delivery?",
+]
+SOURCES_MARK = "\n\n---\n"
+# System fonts only: the default theme would fetch web fonts from a CDN.
+THEME = gr.themes.Soft(
+    font=["system-ui", "Segoe UI", "Helvetica", "Arial", "sans-serif"],
+    font_mono=["ui-monospace", "Menlo", "Consolas", "monospace"],
+)
+CSS = """
+#chat .message { max-width: 100%; }
+#chat details { font-size: 0.85em; opacity: 0.8; }
+@media (max-width: 640px) { #chat { height: 60vh !important; } }
+"""
+
+
+def _escape(text: str) -> str:
+    """Make shop text inert in Markdown: brackets, angle brackets and emphasis shown as typed."""
+    return re.sub(r"([\\\[\]()<>*_`#|~])", r"\\\1", text)
+
+
+class Links:
+    """Where a citation points: the product page, or the document inside the knowledge base."""
+
+    def __init__(self, kb_dir: Path) -> None:
+        self.kb_dir = kb_dir.resolve()
+
+    def href(self, source: Source) -> str | None:
+        if source.kind == "product":
+            return (
+                source.url
+                if source.url and source.url.startswith(("http://", "https://"))
+                else None
+            )
+        path = (self.kb_dir / source.source).resolve()
+        if not path.is_relative_to(self.kb_dir) or not path.is_file():
+            return None  # never link to anything outside the knowledge base
+        page = f"#page={source.page}" if source.page else ""
+        return f"/gradio_api/file={quote(str(path))}{page}"
+
+    def line(self, source: Source) -> str:
+        href = self.href(source)
+        if source.kind == "product":
+            name = _escape(source.title)
+            name = f"[{name}]({href})" if href else name
+            brand = f" · {_escape(source.brand)}" if source.brand else ""
+            return f"{source.n}. **{name}**{brand} · {source.price_label}"
+        where = _escape(source.where)
+        return f"{source.n}. [{where}]({href})" if href else f"{source.n}. {where}"
+
+    def cite(self, text: str, sources: list[Source]) -> str:
+        """Each [n] in the answer becomes a link to source n."""
+        hrefs = {s.n: self.href(s) for s in sources}
+
+        def link(match: re.Match[str]) -> str:
+            href = hrefs.get(int(match.group(1)))
+            return f"[\\[{match.group(1)}\\]]({href})" if href else match.group(0)
+
+        return re.sub(r"\[(\d+)\]", link, text)
+
+
+def details(answer: Answer, model: str, gpu: bool) -> str:
+    t = answer.timings
+    parts = [f"retrieval {t.retrieve_ms:.0f} ms"]
+    if t.tokens:
+        rate = t.tokens / max(t.total_ms - t.first_token_ms, 1) * 1000
+        parts += [
+            f"first token {t.first_token_ms / 1000:.1f} s",
+            f"{rate:.0f} tokens/s",
+            model,
+            "GPU offload on" if gpu else "CPU",
+        ]
+    if not answer.checks.ok:
+        parts.append("answer corrected by source checks")
+    return f"<details><summary>Details</summary>{' · '.join(parts)}</details>"
+
+
+def render(
+    answer: Answer, links: Links, model: str = "", gpu: bool = False, done: bool = False
+) -> str:
+    text = links.cite(answer.answer, answer.sources) if answer.answer else "…"
+    if not answer.sources:
+        return text
+    cited = {int(n) for n in re.findall(r"\[(\d+)\]", answer.answer)}
+    used = [s for s in answer.sources if s.n in cited]
+    other = [s for s in answer.sources if s.n not in cited]
+    parts = [text, SOURCES_MARK]
+    if used:
+        parts.append("**Sources**\n\n" + "\n".join(links.line(s) for s in used) + "\n\n")
+    if other:
+        label = "Also found" if used else "Sources"
+        parts.append(f"**{label}**\n\n" + "\n".join(links.line(s) for s in other) + "\n\n")
+    if done:
+        parts.append(details(answer, model, gpu))
+    return "".join(parts)
+
+
+def _history(messages: list[dict[str, Any]]) -> list[dict[str, str]]:
+    """Earlier turns as plain text for the model, without their rendered sources lists."""
+    turns = []
+    for message in messages:
+        content = message.get("content")
+        if isinstance(content, list):  # Gradio may hand over [{"type": "text", "text": ...}]
+            content = " ".join(p.get("text", "") for p in content if isinstance(p, dict))
+        if isinstance(content, str) and message.get("role") in ("user", "assistant"):
+            turns.append({"role": message["role"], "content": content.split(SOURCES_MARK)[0]})
+    return turns
+
+
+def build_ui(
+    assistant: Assistant,
+    feedback: FeedbackStore,
+    kb_dir: Path,
+    max_question_chars: int = 1000,
+    concurrency: int = 1,
+) -> gr.Blocks:
+    links = Links(kb_dir)
+    chat = assistant.chat
+    model = chat.label if chat else "no model"
+    gpu = bool(chat and chat.gpu_build and chat.settings.n_gpu_layers != 0)
+    # Rendered answer → (question, Answer), so a thumbs up/down finds what it is about.
+    answered: OrderedDict[tuple[str, str], tuple[str, Answer]] = OrderedDict()
+
+    def respond(message: str, history: list[dict[str, Any]], request: gr.Request) -> Iterator[str]:
+        question = (message or "").strip()
+        if not question:
+            yield "Please type a question about our shoes, sizes, delivery or returns."
+            return
+        if len(question) > max_question_chars:
+            yield f"That question is too long: please keep it under {max_question_chars} letters."
+            return
+        final = None
+        for final in assistant.stream(question, _history(history)):
+            yield render(final, links)
+        if final is not None:
+            shown = render(final, links, model, gpu, done=True)
+            answered[(request.session_hash or "", shown)] = (question, final)
+            while len(answered) > 2000:
+                answered.popitem(last=False)
+            yield shown
+
+    def on_like(data: gr.LikeData, request: gr.Request) -> tuple[int | None, Any]:
+        value = data.value[0] if isinstance(data.value, list) else data.value
+        if isinstance(value, dict):
+            value = value.get("value") or value.get("text") or ""
+        found = answered.get((request.session_hash or "", str(value)))
+        if found is None or data.liked is None:
+            return None, gr.update()
+        question, answer = found
+        row = feedback.record(request.session_hash or "", question, answer, model, data.liked)
+        return row, gr.update(visible=True, value="")
+
+    def on_comment(row: int | None, text: str) -> Any:
+        if row is not None and text.strip():
+            feedback.comment(row, text.strip()[:2000])
+        return gr.update(visible=False, value="")
+
+    with gr.Blocks(title="Cobbler", analytics_enabled=False) as page:
+        last_feedback = gr.State(None)
+        chatbot = gr.Chatbot(
+            elem_id="chat",
+            height="65vh",
+            sanitize_html=True,
+            feedback_options=("Like", "Dislike"),
+            label="Cobbler",
+        )
+        gr.ChatInterface(
+            respond,
+            chatbot=chatbot,
+            title="Cobbler · your shoe shop assistant",
+            description="Ask about our shoes, sizes, delivery and returns. Answers come from "
+            "the shop's own catalogue and policies, with their sources.",
+            examples=EXAMPLES,
+            concurrency_limit=concurrency,
+            flagging_mode="never",
+            fill_height=False,
+        )
+        comment = gr.Textbox(
+            label="Thanks! Anything to add about that answer? (optional)",
+            visible=False,
+            elem_id="feedback-comment",
+            submit_btn="Send",
+        )
+        chatbot.like(on_like, None, [last_feedback, comment])
+        comment.submit(on_comment, [last_feedback, comment], comment)
+    return page

@@ -1,0 +1,177 @@
+"""Typed records passed between the stages: Product → Chunk → Source → Answer."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from cobbler.vocabulary import product_tags
+
+Kind = Literal["product", "document"]
+
+TAG_PREFIXES = ("type_", "for_")
+CODE_LABEL = "Product code:"
+CURRENCY_SYMBOLS = {"GBP": "£", "EUR": "€", "USD": "$"}
+
+
+def format_price(price_min: float | None, price_max: float | None, currency: str | None) -> str:
+    """'£49.99', '£39.99 – £64.99', or 'price not listed'."""
+    if price_min is None:
+        return "price not listed"
+    symbol = CURRENCY_SYMBOLS.get(currency or "GBP", f"{currency} ")
+    low = f"{symbol}{price_min:,.2f}"
+    if price_max is None or price_max == price_min:
+        return low
+    return f"{low} – {symbol}{price_max:,.2f}"
+
+
+class Product(BaseModel):
+    """One catalog entry, normalised from whatever shape the catalog file had."""
+
+    asin: str | None = None
+    title: str
+    brand: str | None = None
+    price_min: float | None = None
+    price_max: float | None = None
+    currency: str | None = None
+    category_path: list[str] = Field(default_factory=list)
+    url: str | None = None
+    image_url: str | None = None
+    details: dict[str, str] = Field(default_factory=dict)
+    features: list[str] = Field(default_factory=list)
+    source: str = ""  # catalog file, relative to the knowledge base
+
+    @property
+    def category(self) -> str | None:
+        return " > ".join(self.category_path) or None
+
+    @property
+    def category_leaf(self) -> str | None:
+        return self.category_path[-1] if self.category_path else None
+
+    @property
+    def price_label(self) -> str:
+        return format_price(self.price_min, self.price_max, self.currency)
+
+    def text(self) -> str:
+        """What is embedded, indexed for BM25 and shown to the model: reads like a shop card."""
+        lines = [self.title]
+        if self.brand:
+            lines.append(f"Brand: {self.brand}")
+        if self.category:
+            lines.append(f"Category: {self.category}")
+        lines.append(f"Price: {self.price_label}")
+        if self.asin:
+            lines.append(f"{CODE_LABEL} {self.asin}")
+        if self.details:
+            lines.append("Details: " + "; ".join(f"{k}: {v}" for k, v in self.details.items()))
+        lines.extend(f"- {feature}" for feature in self.features)
+        return "\n".join(lines)
+
+    def to_chunk(self) -> Chunk:
+        text = self.text()
+        return Chunk(
+            id=chunk_id("product", text),
+            kind="product",
+            text=text,
+            title=self.title,
+            source=self.source,
+            brand=self.brand,
+            brand_key=self.brand.casefold() if self.brand else None,
+            price_min=self.price_min,
+            price_max=self.price_max,
+            currency=self.currency,
+            category=self.category,
+            category_leaf=self.category_leaf,
+            asin=self.asin,
+            url=self.url,
+            image_url=self.image_url,
+            tags=product_tags(self.title, self.category_path),
+        )
+
+
+def chunk_id(kind: Kind, text: str) -> str:
+    # Content-derived: the same text always gets the same id, so its embedding can be reused.
+    return f"{kind[0]}-{hashlib.sha256(text.encode()).hexdigest()[:24]}"
+
+
+class Chunk(BaseModel):
+    """The unit stored in Chroma: a whole product, or one piece of a document."""
+
+    model_config = ConfigDict(extra="forbid")  # a misspelt field must fail, not vanish
+
+    id: str
+    kind: Kind
+    text: str
+    title: str
+    source: str
+    section: str | None = None  # heading path of a document chunk
+    page: int | None = None  # PDF page, 1-based
+    brand: str | None = None
+    brand_key: str | None = None
+    price_min: float | None = None
+    price_max: float | None = None
+    currency: str | None = None
+    category: str | None = None
+    category_leaf: str | None = None
+    asin: str | None = None
+    url: str | None = None
+    image_url: str | None = None
+    tags: dict[str, bool] = Field(default_factory=dict)  # type_* and for_* (cobbler.vocabulary)
+
+    def metadata(self) -> dict[str, Any]:
+        """Chroma metadata: typed scalars only, absent rather than None, tags flattened."""
+        fields = self.model_dump(exclude={"id", "text", "tags"})
+        return {k: v for k, v in fields.items() if v is not None} | self.tags
+
+    @classmethod
+    def from_store(cls, id: str, text: str, metadata: dict[str, Any], **extra: Any) -> Chunk:
+        tags = {k: v for k, v in metadata.items() if k.startswith(TAG_PREFIXES)}
+        fields = {k: v for k, v in metadata.items() if not k.startswith(TAG_PREFIXES)}
+        return cls(id=id, text=text, tags=tags, **fields, **extra)
+
+    @property
+    def price_label(self) -> str:
+        return format_price(self.price_min, self.price_max, self.currency)
+
+    @property
+    def where(self) -> str:
+        """Where a document chunk comes from, as a shopper would read it."""
+        parts = [self.source]
+        if self.section:
+            parts.append(self.section)
+        if self.page:
+            parts.append(f"page {self.page}")
+        return " › ".join(parts)
+
+
+class Source(Chunk):
+    """A chunk retrieved for a question, numbered as the model and the shopper see it."""
+
+    n: int
+    score: float
+
+
+class Timings(BaseModel):
+    retrieve_ms: float = 0.0
+    first_token_ms: float = 0.0
+    total_ms: float = 0.0
+    tokens: int = 0
+
+
+class Checks(BaseModel):
+    """What checking the answer against its sources changed (app/checks.py)."""
+
+    removed_citations: list[int] = Field(default_factory=list)  # [n] with no source n
+    corrected_citations: list[str] = Field(default_factory=list)  # "[2]→[1]: £79.99"
+    removed_sentences: list[str] = Field(default_factory=list)  # claims found in no source
+    ok: bool = True  # nothing had to change
+
+
+class Answer(BaseModel):
+    answer: str
+    sources: list[Source]
+    timings: Timings
+    checks: Checks = Field(default_factory=Checks)

@@ -1,0 +1,98 @@
+"""The Chroma store and how an index is published.
+
+Each ingest writes a complete new collection (a "generation") and only then moves a
+one-record pointer to it, so a reader always sees the last complete index: an ingest
+that dies half-way leaves an unpublished generation that the next ingest deletes.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+from urllib.parse import urlparse
+
+import chromadb
+from chromadb.api import ClientAPI
+from chromadb.api.models.Collection import Collection
+from chromadb.config import Settings as ChromaSettings
+
+from cobbler.settings import Settings
+
+
+class StoreError(RuntimeError):
+    """The vector store is missing or unreadable; the message says what to do."""
+
+
+def open_client(settings: Settings) -> ClientAPI:
+    """The embedded store in `db_dir`, or a Chroma server when `chroma_url` is set."""
+    chroma = ChromaSettings(anonymized_telemetry=False)
+    if settings.chroma_url:
+        url = urlparse(settings.chroma_url)
+        try:
+            return chromadb.HttpClient(
+                host=url.hostname or "127.0.0.1",
+                port=url.port or (443 if url.scheme == "https" else 8000),
+                ssl=url.scheme == "https",
+                settings=chroma,
+            )
+        except Exception as exc:
+            raise StoreError(
+                f"Cannot reach the Chroma server at {settings.chroma_url}: {exc}"
+            ) from exc
+    settings.db_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        return chromadb.PersistentClient(path=str(settings.db_dir), settings=chroma)
+    except Exception as exc:  # chromadb raises several types for a damaged folder
+        raise StoreError(
+            f"Cannot open the vector store in {settings.db_dir}: {exc}. "
+            f"Rebuild it with: python -m ingest --rebuild"
+        ) from exc
+
+
+class Store:
+    """The published index of one collection name, and its unpublished generations."""
+
+    def __init__(self, client: ClientAPI, name: str) -> None:
+        self.client = client
+        self.name = name
+        self.pointer_name = f"{name}-active"
+
+    def _pointer(self) -> Collection:
+        return self.client.get_or_create_collection(self.pointer_name, embedding_function=None)
+
+    def active_name(self) -> str | None:
+        got = self._pointer().get(ids=["active"], include=["metadatas"])
+        return got["metadatas"][0]["collection"] if got["ids"] else None
+
+    def active(self) -> Collection | None:
+        name = self.active_name()
+        return self.client.get_collection(name, embedding_function=None) if name else None
+
+    def require_active(self) -> Collection:
+        collection = self.active()
+        if collection is None:
+            raise StoreError("The store is empty: run `make ingest` (python -m ingest) first.")
+        return collection
+
+    def new_generation(self, metadata: dict[str, Any]) -> Collection:
+        name = f"{self.name}-g{time.time_ns()}"
+        return self.client.create_collection(
+            name,
+            embedding_function=None,
+            configuration={"hnsw": {"space": "cosine"}},
+            metadata=metadata,
+        )
+
+    def publish(self, collection: Collection) -> None:
+        self._pointer().upsert(
+            ids=["active"], embeddings=[[0.0]], metadatas=[{"collection": collection.name}]
+        )
+        self.drop_unpublished()
+
+    def drop_unpublished(self) -> None:
+        """Delete generations that are not the published one (old, or from a failed run)."""
+        active = self.active_name()
+        for other in self.client.list_collections():
+            name = other.name if hasattr(other, "name") else str(other)
+            if name.startswith(f"{self.name}-g") and name != active:
+                self.client.delete_collection(name)

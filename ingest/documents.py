@@ -1,0 +1,100 @@
+"""Store documents (Markdown, text, HTML, PDF) → Chunks that keep their file and section.
+
+Markdown is split along its headings first, so each chunk knows the heading path it
+sits under; HTML is turned into the same heading-marked text; PDF pages keep their
+page number. Long sections are then cut to `chunk_size` characters.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from pathlib import PurePosixPath
+
+from bs4 import BeautifulSoup
+from langchain_text_splitters import MarkdownHeaderTextSplitter, RecursiveCharacterTextSplitter
+from pypdf import PdfReader
+from pypdf.errors import PdfReadError
+
+from cobbler.records import Chunk, chunk_id
+from ingest.problems import SkipFile
+
+_HEADINGS = [("#", "h1"), ("##", "h2"), ("###", "h3")]
+# Page furniture that is never an answer to a shopper's question.
+_HTML_NOISE = ["script", "style", "nav", "noscript", "template", "iframe", "svg", "form", "header"]
+
+
+class DocumentSplitter:
+    def __init__(self, chunk_size: int, chunk_overlap: int) -> None:
+        self.by_heading = MarkdownHeaderTextSplitter(_HEADINGS, strip_headers=False)
+        self.by_size = RecursiveCharacterTextSplitter(
+            chunk_size=chunk_size, chunk_overlap=min(chunk_overlap, chunk_size // 2)
+        )
+
+    def markdown(self, text: str, source: str) -> list[Chunk]:
+        title = _title_from(text) or _title_from_name(source)
+        chunks: list[Chunk] = []
+        for section in self.by_heading.split_text(text):
+            path = [section.metadata[h] for _, h in _HEADINGS if h in section.metadata]
+            heading = " › ".join(path) or None
+            for piece in self.by_size.split_text(section.page_content):
+                chunks.append(_chunk(piece, title, source, section=heading))
+        return chunks
+
+    def plain(self, text: str, source: str, page: int | None = None) -> list[Chunk]:
+        title = _title_from_name(source)
+        return [_chunk(p, title, source, page=page) for p in self.by_size.split_text(text)]
+
+    def html(self, raw: str, source: str) -> list[Chunk]:
+        return self.markdown(html_to_markdown(raw), source)
+
+    def pdf(self, data: bytes, source: str) -> list[Chunk]:
+        try:
+            reader = PdfReader(io.BytesIO(data))
+            pages = [page.extract_text() or "" for page in reader.pages]
+        except (PdfReadError, ValueError, KeyError, OSError) as exc:
+            raise SkipFile(f"unreadable PDF ({exc})") from exc
+        if not any(p.strip() for p in pages):
+            raise SkipFile("PDF has no text layer (scanned images need OCR first)")
+        title = _title_from_name(source)
+        chunks: list[Chunk] = []
+        for number, text in enumerate(pages, 1):
+            for piece in self.by_size.split_text(text):
+                chunks.append(_chunk(piece, title, source, page=number))
+        return chunks
+
+
+def html_to_markdown(raw: str) -> str:
+    soup = BeautifulSoup(raw, "html.parser")
+    for tag in soup(_HTML_NOISE):
+        tag.decompose()
+    for level in (1, 2, 3):
+        for heading in soup.find_all(f"h{level}"):
+            heading.replace_with(f"\n\n{'#' * level} {heading.get_text(' ', strip=True)}\n\n")
+    body = soup.body or soup
+    text = body.get_text("\n")
+    return re.sub(r"\n\s*\n\s*", "\n\n", text).strip()
+
+
+def _chunk(
+    text: str, title: str, source: str, section: str | None = None, page: int | None = None
+) -> Chunk:
+    text = text.strip()
+    return Chunk(
+        id=chunk_id("document", text),
+        kind="document",
+        text=text,
+        title=title,
+        source=source,
+        section=section,
+        page=page,
+    )
+
+
+def _title_from(markdown: str) -> str | None:
+    match = re.search(r"^#\s+(.+)$", markdown, re.MULTILINE)
+    return match.group(1).strip() if match else None
+
+
+def _title_from_name(source: str) -> str:
+    return PurePosixPath(source).stem.replace("-", " ").replace("_", " ").strip().capitalize()

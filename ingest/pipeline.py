@@ -1,0 +1,277 @@
+"""One ingest run: scan the knowledge base, load every file, embed, publish a new index.
+
+Embeddings are reused by chunk id (a hash of the chunk's text) from the published
+index, so only new or changed text is sent through the encoder.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from charset_normalizer import from_bytes
+from chromadb.api import ClientAPI
+from chromadb.api.models.Collection import Collection
+from pydantic import BaseModel
+from tqdm import tqdm
+
+from cobbler.embeddings import Embedder
+from cobbler.records import Chunk
+from cobbler.settings import Settings
+from cobbler.store import Store
+from ingest.catalog import load_catalog
+from ingest.documents import DocumentSplitter
+from ingest.problems import Problem, SkipFile
+
+CATALOG_SUFFIXES = {".json", ".jsonl", ".csv"}
+README_NAMES = {"readme.md", "readme.txt", "readme"}  # notes about the folder, not shop content
+DOCUMENT_SUFFIXES = {".md", ".markdown", ".txt", ".html", ".htm", ".pdf"}
+
+
+# Bump when parsing or chunking changes, so every store built before is re-ingested.
+PIPELINE_VERSION = 2
+WRITE_BATCH = 512  # chunks embedded and written per step: bounds memory on big catalogs
+
+
+class IngestError(RuntimeError):
+    """The run stopped before publishing anything; the previous index is still served."""
+
+
+class IngestReport(BaseModel):
+    files: int
+    products: int
+    document_chunks: int
+    embedded: int
+    reused: int
+    seconds: float
+    collection: str
+    added: list[str]
+    updated: list[str]
+    removed: list[str]
+    unchanged: list[str]
+    skipped: list[Problem]
+
+    def summary(self) -> str:
+        return (
+            f"{self.files} files: {len(self.added)} added, {len(self.updated)} updated, "
+            f"{len(self.removed)} removed, {len(self.unchanged)} unchanged; "
+            f"{self.products} products and {self.document_chunks} document chunks "
+            f"({self.embedded} embedded, {self.reused} reused) in {self.seconds:.1f} s"
+        )
+
+
+def scan(kb_dir: Path) -> Iterator[Path]:
+    """Every file under the knowledge base except hidden ones and README files."""
+    for path in sorted(kb_dir.rglob("*")):
+        rel = path.relative_to(kb_dir)
+        hidden = any(p.startswith(".") for p in rel.parts)
+        if path.is_file() and not hidden and path.name.lower() not in README_NAMES:
+            yield path
+
+
+def decode(data: bytes) -> str:
+    if b"\x00" in data[:8192]:
+        raise SkipFile("binary content in a text file")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    best = from_bytes(data).best()
+    if best is None:
+        raise SkipFile("text is neither UTF-8 nor any encoding that could be detected")
+    return str(best)
+
+
+def load_file(
+    path: Path, source: str, splitter: DocumentSplitter, max_bytes: int
+) -> tuple[list[Chunk], list[Problem]]:
+    """Chunks of one file and the rows of it that were skipped. Raises SkipFile."""
+    suffix = path.suffix.lower()
+    if suffix not in CATALOG_SUFFIXES | DOCUMENT_SUFFIXES:
+        raise SkipFile(f"unsupported file type '{suffix or path.name}'")
+    size = path.stat().st_size
+    if size == 0:
+        raise SkipFile("empty file")
+    if size > max_bytes:
+        raise SkipFile(f"larger than the {max_bytes / 1e6:.0f} MB limit (COBBLER_MAX_FILE_MB)")
+    data = path.read_bytes()
+    if suffix == ".pdf":
+        return splitter.pdf(data, source), []
+    text = decode(data)
+    if not text.strip():
+        raise SkipFile("file has no text")
+    if suffix in CATALOG_SUFFIXES:
+        products, problems = load_catalog(text, suffix, source)
+        return [p.to_chunk() for p in products], problems
+    if suffix in {".html", ".htm"}:
+        return splitter.html(text, source), []
+    if suffix in {".md", ".markdown"}:
+        return splitter.markdown(text, source), []
+    return splitter.plain(text, source), []
+
+
+def load_knowledge_base(settings: Settings) -> tuple[int, list[Chunk], list[Problem]]:
+    splitter = DocumentSplitter(settings.chunk_size, settings.chunk_overlap)
+    max_bytes = int(settings.max_file_mb * 1e6)
+    files, chunks, problems = 0, {}, []
+    for path in scan(settings.kb_dir):
+        source = path.relative_to(settings.kb_dir).as_posix()
+        try:
+            found, row_problems = load_file(path, source, splitter, max_bytes)
+        except SkipFile as exc:
+            problems.append(Problem(file=source, reason=str(exc)))
+            continue
+        files += 1
+        problems.extend(row_problems)
+        for chunk in found:
+            chunks.setdefault(chunk.id, chunk)  # identical text is stored once
+    return files, list(chunks.values()), problems
+
+
+def file_manifest(kb_dir: Path) -> dict[str, str]:
+    """Content hash of every file the knowledge base holds, by relative path."""
+    manifest = {}
+    for path in scan(kb_dir):
+        digest = hashlib.sha256()
+        with path.open("rb") as f:  # in blocks: an oversized file must not fill the memory
+            while block := f.read(1 << 20):
+                digest.update(block)
+        manifest[path.relative_to(kb_dir).as_posix()] = digest.hexdigest()
+    return manifest
+
+
+def _fingerprint(settings: Settings, embedder: Embedder) -> str:
+    """What else decides the index's content: a change re-ingests everything."""
+    return (
+        f"v{PIPELINE_VERSION}|{embedder.name}|{settings.chunk_size}|{settings.chunk_overlap}"
+        f"|{settings.max_file_mb}"
+    )
+
+
+def _stored_ids(collection: Collection | None, ids: list[str], batch: int) -> set[str]:
+    if collection is None:
+        return set()
+    found: set[str] = set()
+    for start in range(0, len(ids), batch):
+        found.update(collection.get(ids=ids[start : start + batch], include=[])["ids"])
+    return found
+
+
+def _write_batch(
+    part: list[Chunk],
+    generation: Collection,
+    previous: Collection | None,
+    reusable: set[str],
+    embedder: Embedder,
+) -> None:
+    vectors: dict[str, Any] = {}
+    if previous is not None and any(c.id in reusable for c in part):
+        got = previous.get(ids=[c.id for c in part if c.id in reusable], include=["embeddings"])
+        vectors.update(zip(got["ids"], got["embeddings"]))
+    fresh = [c for c in part if c.id not in vectors]
+    if fresh:
+        vectors.update(zip((c.id for c in fresh), embedder.embed([c.text for c in fresh])))
+    generation.add(
+        ids=[c.id for c in part],
+        embeddings=np.asarray([vectors[c.id] for c in part], dtype=np.float32),
+        documents=[c.text for c in part],
+        metadatas=[c.metadata() for c in part],
+    )
+
+
+def ingest(
+    settings: Settings,
+    embedder: Embedder,
+    client: ClientAPI,
+    rebuild: bool = False,
+    strict: bool = False,
+    progress: bool = False,
+    log: Callable[[str], None] = lambda message: None,
+) -> IngestReport:
+    started = time.perf_counter()
+    if not settings.kb_dir.is_dir():
+        raise IngestError(f"knowledge base folder {settings.kb_dir} does not exist")
+    store = Store(client, settings.collection)
+    store.drop_unpublished()  # leftovers of an interrupted run
+    previous = None if rebuild else store.active()
+    before = previous.metadata or {} if previous else {}
+    config = _fingerprint(settings, embedder)
+    manifest = file_manifest(settings.kb_dir)
+    old_manifest = (
+        json.loads(before.get("manifest", "{}")) if before.get("config") == config else {}
+    )
+    changes = {
+        "added": sorted(manifest.keys() - old_manifest.keys()),
+        "updated": sorted(
+            p for p in manifest.keys() & old_manifest.keys() if manifest[p] != old_manifest[p]
+        ),
+        "removed": sorted(old_manifest.keys() - manifest.keys()),
+        "unchanged": sorted(p for p in manifest if old_manifest.get(p) == manifest[p]),
+    }
+    if previous is not None and manifest == old_manifest:
+        skipped = [Problem(**p) for p in json.loads(before.get("skipped", "[]"))]
+        if strict and skipped:
+            raise IngestError(f"{len(skipped)} problem(s): " + "; ".join(map(str, skipped)))
+        return IngestReport(
+            files=before.get("files", 0),
+            products=before.get("products", 0),
+            document_chunks=before.get("document_chunks", 0),
+            embedded=0,
+            reused=0,
+            seconds=round(time.perf_counter() - started, 2),
+            collection=previous.name,
+            skipped=skipped,
+            **changes,
+        )
+
+    files, chunks, problems = load_knowledge_base(settings)
+    if strict and problems:
+        raise IngestError(f"{len(problems)} problem(s): " + "; ".join(map(str, problems)))
+    batch = min(client.get_max_batch_size(), WRITE_BATCH)
+    # Vectors are reusable only if the same encoder made them.
+    if previous is not None and before.get("embedding_model") != embedder.name:
+        previous = None
+    reusable = _stored_ids(previous, [c.id for c in chunks], batch)
+    to_embed = sum(c.id not in reusable for c in chunks)
+    products = sum(c.kind == "product" for c in chunks)
+    generation = store.new_generation(
+        {
+            "embedding_model": embedder.name,
+            "config": config,
+            "manifest": json.dumps(manifest),
+            "skipped": json.dumps([p.model_dump() for p in problems]),
+            "files": files,
+            "products": products,
+            "document_chunks": len(chunks) - products,
+        }
+    )
+    # Similar lengths batch together, so the encoder pads little (as one big encode call would).
+    chunks.sort(key=lambda c: len(c.text))
+    log(f"writing {len(chunks)} chunks ({to_embed} to embed) into {generation.name}")
+    bar = tqdm(total=to_embed, unit="chunk", desc="Embedding", disable=not progress)
+    try:
+        for start in range(0, len(chunks), batch):
+            _write_batch(chunks[start : start + batch], generation, previous, reusable, embedder)
+            bar.update(sum(c.id not in reusable for c in chunks[start : start + batch]))
+    except BaseException:
+        client.delete_collection(generation.name)  # never leave a half-built generation behind
+        raise
+    finally:
+        bar.close()
+    store.publish(generation)
+    return IngestReport(
+        files=files,
+        products=products,
+        document_chunks=len(chunks) - products,
+        embedded=to_embed,
+        reused=len(chunks) - to_embed,
+        seconds=round(time.perf_counter() - started, 2),
+        collection=generation.name,
+        skipped=problems,
+        **changes,
+    )

@@ -1,0 +1,90 @@
+"""Answers from the real `small` llama.cpp model over the bundled knowledge base."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import ROOT
+
+pytestmark = pytest.mark.llm
+
+
+def _cited(answer: str) -> set[int]:
+    return {int(n) for n in re.findall(r"\[(\d+)\]", answer)}
+
+
+def test_product_question_names_the_product_with_its_price_and_a_real_citation(assistant):
+    answer = assistant.ask("How much are the Northfell Skerryvore hiking boots?")
+    assert "Skerryvore" in answer.answer
+    assert "£164.99" in answer.answer
+    cited = _cited(answer.answer)
+    assert cited and cited <= {s.n for s in answer.sources}, answer.answer
+    assert answer.timings.tokens > 0 and answer.timings.first_token_ms > 0
+
+
+def test_catalog_answers_carry_only_valid_citations_and_real_prices(assistant):
+    for question in ["Do you have waterproof walking boots under £90?", "Any sandals for girls?"]:
+        answer = assistant.ask(question)
+        known = {p for s in answer.sources for p in (s.price_min, s.price_max) if p}
+        assert _cited(answer.answer) <= {s.n for s in answer.sources}, answer.answer
+        for price in re.findall(r"£(\d+(?:\.\d\d)?)", answer.answer):
+            assert float(price) in known or price == "90", (price, answer.answer)
+
+
+def test_stream_yields_sources_first_then_growing_text(assistant):
+    steps = list(assistant.stream("How much is next-day delivery?"))
+    assert steps[0].sources and steps[0].answer == ""
+    lengths = [len(s.answer) for s in steps[1:-1]]
+    assert len(lengths) > 3 and lengths == sorted(lengths)
+
+
+def test_cli_ask_json_answers_returns_question_from_the_returns_document(
+    bundled_store, bundled_settings
+):
+    db = str(bundled_settings.db_dir)
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "app",
+            "ask",
+            "How long do I have to return shoes?",
+            "--model",
+            "small",
+            "--db",
+            db,
+            "--json",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "COBBLER_MODELS_DIR": str(ROOT / "models")},
+    )
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout)
+    assert set(result) >= {"answer", "sources", "timings"}
+    returns = {s["n"] for s in result["sources"] if "return" in s["source"]}
+    assert returns, result["sources"]
+    assert "30" in result["answer"]
+    assert _cited(result["answer"]) & returns, result["answer"]
+    for source in result["sources"]:
+        assert {
+            "n",
+            "id",
+            "kind",
+            "title",
+            "source",
+            "score",
+            "brand",
+            "price_min",
+            "price_max",
+            "url",
+            "text",
+        } <= source.keys()

@@ -1,0 +1,31 @@
+"""The command-line contract that scripts rely on."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from tests.conftest import ROOT
+
+
+def _app(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "app", *args], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
+
+
+def test_retrieve_json(bundled_store, bundled_settings):
+    db = str(bundled_settings.db_dir)
+    out = _app("retrieve", "slippers", "--db", db, "--k", "3", "--json")
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout)
+    assert [s["n"] for s in result["sources"]] == [1, 2, 3]
+    assert result["retrieve_ms"] > 0
+
+
+def test_empty_store_gives_one_clear_message(tmp_path):
+    out = _app("retrieve", "boots", "--db", str(tmp_path / "nothing"))
+    assert out.returncode == 2
+    assert "run `make ingest`" in out.stderr
+    assert "Traceback" not in out.stderr

@@ -1,0 +1,72 @@
+"""What the shopper is told, decided from retrieval evidence (real store, real `small` model)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from app.constraints import parse
+
+pytestmark = pytest.mark.llm
+
+
+def test_a_brand_the_shop_does_not_sell_gets_a_plain_none_and_labelled_alternatives(assistant):
+    answer = assistant.ask("Can you recommend some running shoes from Gucci?")
+    assert answer.answer.startswith(
+        "Unfortunately, we do not have any running shoes from Gucci at the moment."
+    )
+    assert "alternatives" in answer.answer
+    assert answer.sources and all(s.tags.get("type_running_shoes") for s in answer.sources)
+    assert answer.timings.tokens == 0  # decided without the model
+
+
+def test_constraints_that_match_nothing_say_so_in_the_shoppers_words(assistant):
+    answer = assistant.ask("Do you have girls' hiking boots under £5?")
+    assert answer.answer.startswith(
+        "Unfortunately, we do not have any girls' hiking boots under £5 at the moment."
+    )
+
+
+def test_every_product_source_meets_the_stated_constraints(assistant):
+    question = "Any sandals for girls under £40?"
+    found, constraints = assistant.search(question)
+    assert constraints == parse(question, assistant.retriever.catalog())
+    assert found.sources
+    for source in found.sources:
+        assert source.tags.get("type_sandals") and source.tags.get("for_girls")
+        assert source.price_min is not None and source.price_min <= 40
+
+
+def test_an_unanswerable_policy_question_says_so_and_points_to_contact_details(assistant):
+    answer = assistant.ask("What is the name of the shop manager's cat?")
+    assert answer.answer.startswith("I'm sorry, I don't know")
+    assert answer.sources and answer.sources[0].kind == "document"
+    assert re.search(r"0161|help@", answer.sources[0].text)
+
+
+def test_cheaper_follow_up_keeps_the_constraints_and_lowers_the_price(assistant):
+    first, _ = assistant.search("What walking boots do you have?")
+    cheapest_before = min(s.price_min for s in first.sources if s.price_min is not None)
+    found, constraints = assistant.search("cheaper ones?", ["What walking boots do you have?"])
+    assert constraints.types == ["walking boots"] and constraints.price_max < cheapest_before
+    index = assistant.retriever.index()
+    cheaper = [
+        m
+        for m in index.metadatas
+        if m.get("type_walking_boots") and m.get("price_min", 1e9) < cheapest_before
+    ]
+    assert found.matched == len(cheaper)
+    assert all(s.price_min < cheapest_before for s in found.sources)
+    assert all(s.tags.get("type_walking_boots") for s in found.sources)
+
+
+def test_a_long_conversation_never_overflows_the_context(assistant):
+    history = []
+    for _ in range(12):
+        history += [
+            {"role": "user", "content": "Tell me about your walking boots. " * 30},
+            {"role": "assistant", "content": "We have lovely walking boots. " * 60},
+        ]
+    answer = assistant.ask("And what about sandals?", history)
+    assert answer.answer

@@ -1,0 +1,31 @@
+"""Both encoder backends, with the real packaged MiniLM."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from cobbler.embeddings import Embedder
+from cobbler.models import embedding_model_dir
+from cobbler.settings import Settings
+
+TEXTS = [
+    "Northfell Men's Ridge Waterproof Walking Boots, £79.99",
+    "You have 30 days from delivery to return unworn shoes.",
+    "Girls' glitter sandals with a hook and loop strap",
+]
+
+
+def test_torch_vectors_are_normalised(embedder):
+    vectors = embedder.embed(TEXTS)
+    assert vectors.shape == (3, 384)
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+
+
+def test_onnx_int8_backend_agrees_with_torch_and_ranks_alike(tmp_path, embedder):
+    onnx = Embedder(embedding_model_dir(Settings()), 32, "onnx-int8", tmp_path)
+    fast, reference = onnx.embed(TEXTS), embedder.embed(TEXTS)
+    assert (fast * reference).sum(axis=1).min() > 0.85
+    query = onnx.embed_query("boots for wet hikes")
+    assert int(np.argmax(fast @ np.asarray(query))) == 0
+    assert (tmp_path / "all-MiniLM-L6-v2-onnx-int8.onnx").is_file()  # exported once, cached
+    assert onnx.name != embedder.name  # a switch of backend re-embeds the store

@@ -1,0 +1,85 @@
+"""Shared fixtures: the real encoder, a real Chroma store of the bundled knowledge base,
+and the real `small` llama.cpp model, each created once per test session."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+import cobbler  # noqa: F401  (offline switches first)
+from cobbler.embeddings import Embedder
+from cobbler.settings import Settings
+from cobbler.store import Store, open_client
+
+ROOT = Path(__file__).resolve().parent.parent
+BUNDLED_KB = ROOT / "knowledge_base"
+SHARED_DATA = ROOT.parent / "shared" / "data"
+SHOES_CSV = SHARED_DATA / "amazon_uk_shoes_1k.csv"
+
+
+def make_settings(tmp: Path, **overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "kb_dir": BUNDLED_KB,
+        "db_dir": tmp / "db",
+        "models_dir": ROOT / "models",
+        "model": "small",
+        "n_threads": os.cpu_count() or 2,
+        "temperature": 0.0,  # the same answer every run
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+@pytest.fixture(scope="session")
+def embedder() -> Embedder:
+    settings = Settings()
+    return Embedder.from_settings(settings)
+
+
+@pytest.fixture(scope="session")
+def bundled_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    return make_settings(tmp_path_factory.mktemp("bundled"))
+
+
+@pytest.fixture(scope="session")
+def bundled_store(bundled_settings: Settings, embedder: Embedder):
+    """The bundled knowledge base ingested once into a temporary real Chroma store."""
+    from ingest.pipeline import ingest
+
+    client = open_client(bundled_settings)
+    report = ingest(bundled_settings, embedder, client)
+    return Store(client, bundled_settings.collection), report
+
+
+@pytest.fixture(scope="session")
+def small_model(bundled_settings: Settings):
+    from app.generation import ChatModel
+    from cobbler.models import resolve_chat_model
+
+    return ChatModel(*resolve_chat_model(bundled_settings), bundled_settings)
+
+
+@pytest.fixture(scope="session")
+def assistant(bundled_store, embedder, small_model, bundled_settings):
+    from app.retrieval import Retriever
+    from app.service import Assistant
+
+    store, _ = bundled_store
+    return Assistant(Retriever(embedder, store, bundled_settings), small_model, bundled_settings)
+
+
+@pytest.fixture
+def kb_copy(tmp_path: Path) -> Path:
+    """A writable copy of the bundled knowledge base."""
+    target = tmp_path / "kb"
+    shutil.copytree(BUNDLED_KB, target)
+    return target
+
+
+def needs_shared_data() -> pytest.MarkDecorator:
+    return pytest.mark.skipif(
+        not SHOES_CSV.is_file(), reason=f"real catalog {SHOES_CSV} is absent (no ../shared)"
+    )

@@ -1,0 +1,55 @@
+"""Documents keep their file, heading path and page; page furniture is dropped."""
+
+from __future__ import annotations
+
+from fpdf import FPDF
+
+from ingest.documents import DocumentSplitter
+from tests.conftest import BUNDLED_KB
+
+splitter = DocumentSplitter(chunk_size=300, chunk_overlap=30)
+
+
+def test_markdown_chunks_carry_their_heading_path():
+    text = "# Returns\n\nIntro.\n\n## Time limit\n\nYou have 30 days.\n\n## Refunds\n\n5 days."
+    chunks = splitter.markdown(text, "policies/returns.md")
+    by_section = {c.section: c for c in chunks}
+    assert "30 days" in by_section["Returns › Time limit"].text
+    assert by_section["Returns › Refunds"].title == "Returns"
+    assert all(c.source == "policies/returns.md" and c.kind == "document" for c in chunks)
+
+
+def test_long_sections_are_cut_to_size():
+    text = "# Guide\n\n" + "\n\n".join(f"Paragraph {i} " + "word " * 40 for i in range(20))
+    chunks = splitter.markdown(text, "guide.md")
+    assert len(chunks) > 5
+    assert all(len(c.text) <= 300 for c in chunks)
+
+
+def test_html_drops_scripts_styles_and_navigation():
+    html = """<html><head><style>.x{color:red}</style><script>var secret=1;</script></head>
+    <body><nav>Home | Shop | Basket</nav><h1>About us</h1><p>Family run since 1962.</p>
+    <h2>Visit</h2><p>Open 9 till 5.</p><footer>Phone 0161 496 0000</footer></body></html>"""
+    chunks = splitter.html(html, "about.html")
+    text = " ".join(c.text for c in chunks)
+    assert "1962" in text and "Open 9 till 5" in text and "0161 496 0000" in text
+    assert "secret" not in text and "color:red" not in text and "Basket" not in text
+    assert {c.section for c in chunks} >= {"About us › Visit"}
+
+
+def test_pdf_pages_are_numbered(tmp_path):
+    pdf = FPDF()
+    for body in ("Warranty lasts 12 months.", "Resoling costs 45 pounds."):
+        pdf.add_page()
+        pdf.set_font("Helvetica", size=12)
+        pdf.multi_cell(0, 10, body)
+    chunks = splitter.pdf(bytes(pdf.output()), "warranty.pdf")
+    assert [(c.page, "12 months" in c.text) for c in chunks] == [(1, True), (2, False)]
+
+
+def test_bundled_pdf_and_html_are_read():
+    pdfs = list((BUNDLED_KB / "docs").glob("*.pdf"))
+    htmls = list((BUNDLED_KB / "docs").glob("*.html"))
+    assert pdfs and htmls
+    assert splitter.pdf(pdfs[0].read_bytes(), pdfs[0].name)[0].page == 1
+    assert splitter.html(htmls[0].read_text(), htmls[0].name)

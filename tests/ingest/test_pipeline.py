@@ -1,0 +1,94 @@
+"""Whole ingest runs against the real encoder and a real Chroma store."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from cobbler.store import Store, open_client
+from ingest.pipeline import IngestError, ingest
+from tests.conftest import make_settings
+
+
+def test_bundled_knowledge_base_is_ingested(bundled_store):
+    store, report = bundled_store
+    assert report.skipped == []
+    assert report.products >= 300 and report.document_chunks >= 20
+    collection = store.require_active()
+    assert collection.count() == report.products + report.document_chunks
+    docs = collection.get(where={"kind": "document"}, include=["metadatas"])["metadatas"]
+    assert {m["source"].rsplit(".", 1)[-1] for m in docs} >= {"md", "pdf", "html"}
+    assert any(m.get("page") == 1 for m in docs if m["source"].endswith(".pdf"))
+    products = collection.get(where={"kind": "product"}, limit=5, include=["metadatas"])
+    for meta in products["metadatas"]:
+        assert {"asin", "brand", "brand_key", "url"} <= meta.keys()
+
+
+def test_reingest_touches_only_what_changed(tmp_path, embedder, kb_copy):
+    settings = make_settings(tmp_path, kb_dir=kb_copy)
+    client = open_client(settings)
+    first = ingest(settings, embedder, client)
+    same = ingest(settings, embedder, client)
+    assert same.embedded == 0 and same.collection == first.collection
+    assert same.unchanged == first.added and same.added == same.updated == []
+
+    doc = kb_copy / "docs" / "faq.md"
+    doc.write_text(doc.read_text() + "\n\n## Gift wrapping\n\nWe gift-wrap any order for £2.\n")
+    (kb_copy / "docs" / "shoe-care.md").rename(kb_copy / "docs" / "caring-for-shoes.md")
+    removed = next(kb_copy.glob("docs/*.html"))
+    removed.unlink()
+    changed = ingest(settings, embedder, client)
+    assert changed.updated == [doc.relative_to(kb_copy).as_posix()]
+    assert changed.added == ["docs/caring-for-shoes.md"]  # renamed: its text is not re-embedded
+    assert changed.removed == sorted(["docs/shoe-care.md", removed.relative_to(kb_copy).as_posix()])
+    assert 0 < changed.embedded <= 3
+    collection = Store(client, settings.collection).require_active()
+    sources = {m["source"] for m in collection.get(include=["metadatas"])["metadatas"]}
+    assert "docs/caring-for-shoes.md" in sources and "docs/shoe-care.md" not in sources
+    assert removed.name not in {s.rsplit("/", 1)[-1] for s in sources}
+    names = [c.name for c in client.list_collections() if c.name.startswith("cobbler-g")]
+    assert names == [changed.collection]  # the old generation is gone
+
+
+def test_strict_run_with_a_bad_file_publishes_nothing(tmp_path, embedder, kb_copy):
+    settings = make_settings(tmp_path, kb_dir=kb_copy)
+    client = open_client(settings)
+    good = ingest(settings, embedder, client)
+    (kb_copy / "broken.json").write_text("[{")
+    with pytest.raises(IngestError, match="broken.json"):
+        ingest(settings, embedder, client, strict=True)
+    assert Store(client, settings.collection).active_name() == good.collection
+
+
+def test_bad_files_are_skipped_by_name_and_the_rest_ingested(tmp_path, embedder, kb_copy):
+    (kb_copy / "broken.json").write_text('[{"title": "x", ')
+    (kb_copy / "notes.docx.bin").write_bytes(b"\x00\x01")
+    (kb_copy / "binary.md").write_bytes(b"# Hi\x00\x00\x00 binary")
+    (kb_copy / "empty.txt").write_text("")
+    (kb_copy / "rows.jsonl").write_text(
+        json.dumps({"title": "Fine Slipper", "price": "£12.00"}) + "\n{not json\n"
+    )
+    settings = make_settings(tmp_path, kb_dir=kb_copy)
+    report = ingest(settings, embedder, open_client(settings))
+    reasons = {(p.file, p.where): p.reason for p in report.skipped}
+    assert reasons[("broken.json", None)].startswith("invalid JSON")
+    assert reasons[("notes.docx.bin", None)] == "unsupported file type '.bin'"
+    assert reasons[("binary.md", None)] == "binary content in a text file"
+    assert reasons[("empty.txt", None)] == "empty file"
+    assert reasons[("rows.jsonl", "line 2")] == "malformed row"
+    store = Store(open_client(settings), settings.collection).require_active()
+    assert store.get(where={"title": "Fine Slipper"})["ids"]
+
+
+def test_latin1_text_is_decoded_not_garbled(tmp_path, embedder):
+    kb = tmp_path / "kb"
+    kb.mkdir()
+    (kb / "opening.txt").write_bytes(
+        "Café opening hours: Monday to Saturday, 9am–5pm. Gift cards from £10.".encode("cp1252")
+    )
+    settings = make_settings(tmp_path, kb_dir=kb)
+    ingest(settings, embedder, open_client(settings))
+    collection = Store(open_client(settings), settings.collection).require_active()
+    (text,) = collection.get(include=["documents"])["documents"]
+    assert "Café" in text and "£10" in text
