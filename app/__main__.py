@@ -104,6 +104,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         css=CSS,
         footer_links=[],
         allowed_paths=[str(settings.kb_dir.resolve())],
+        auth=tuple(settings.auth.split(":", 1)) if ":" in settings.auth else None,
     )
     return 0
 

@@ -68,15 +68,16 @@ class Assistant:
                     constraints.price_max = round(min(prices) - 0.01, 2)
         return query, constraints
 
-    def search(self, question: str, earlier: Sequence[str] = ()) -> tuple[Retrieval, Constraints]:
+    def search(
+        self, question: str, earlier: Sequence[str] = (), k: int | None = None
+    ) -> tuple[Retrieval, Constraints]:
         query, constraints = self.understand(question, earlier)
-        return self.retriever.search(query, constraints), constraints
+        return self.retriever.search(query, constraints, k), constraints
 
     def retrieve(self, question: str, k: int | None = None) -> tuple[list[Source], float]:
         started = time.perf_counter()
-        query, constraints = self.understand(question)
-        sources = self.retriever.search(query, constraints, k).sources
-        return sources, (time.perf_counter() - started) * 1000
+        found, _ = self.search(question, k=k)
+        return found.sources, (time.perf_counter() - started) * 1000
 
     def stream(self, question: str, history: Sequence[Message] = ()) -> Iterator[Answer]:
         """Yield the answer as it grows: first with its sources and no text, last complete."""

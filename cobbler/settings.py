@@ -61,6 +61,7 @@ class Settings(BaseSettings):
     # Chat UI.
     host: str = Field("127.0.0.1", description="Interface the UI binds to.")
     port: int = Field(7860, ge=1, le=65535)
+    auth: str = Field("", description="user:password to require a login (when exposed).")
     feedback_db: Path = Field(Path("data/feedback.sqlite3"), description="Thumbs up/down store.")
     max_question_chars: int = Field(1000, ge=10, description="Longer questions are refused.")
     concurrency: int = Field(1, ge=1, description="Answers generated at once; others queue.")
