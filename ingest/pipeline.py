@@ -10,6 +10,7 @@ import hashlib
 import json
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +50,7 @@ class IngestReport(BaseModel):
     embedded: int
     reused: int
     seconds: float
+    encoder_load_seconds: float = 0.0  # part of `seconds`: loading the embedding model
     collection: str
     added: list[str]
     updated: list[str]
@@ -162,13 +164,9 @@ def _stored_ids(collection: Collection | None, ids: list[str], batch: int) -> se
     return found
 
 
-def _write_batch(
-    part: list[Chunk],
-    generation: Collection,
-    previous: Collection | None,
-    reusable: set[str],
-    embedder: Embedder,
-) -> None:
+def _embed_batch(
+    part: list[Chunk], previous: Collection | None, reusable: set[str], embedder: Embedder
+) -> np.ndarray:
     vectors: dict[str, Any] = {}
     if previous is not None and any(c.id in reusable for c in part):
         got = previous.get(ids=[c.id for c in part if c.id in reusable], include=["embeddings"])
@@ -176,9 +174,13 @@ def _write_batch(
     fresh = [c for c in part if c.id not in vectors]
     if fresh:
         vectors.update(zip((c.id for c in fresh), embedder.embed([c.text for c in fresh])))
+    return np.asarray([vectors[c.id] for c in part], dtype=np.float32)
+
+
+def _write(generation: Collection, part: list[Chunk], vectors: np.ndarray) -> None:
     generation.add(
         ids=[c.id for c in part],
-        embeddings=np.asarray([vectors[c.id] for c in part], dtype=np.float32),
+        embeddings=vectors,
         documents=[c.text for c in part],
         metadatas=[c.metadata() for c in part],
     )
@@ -253,15 +255,31 @@ def ingest(
     # Similar lengths batch together, so the encoder pads little (as one big encode call would).
     chunks.sort(key=lambda c: len(c.text))
     log(f"writing {len(chunks)} chunks ({to_embed} to embed) into {generation.name}")
+    encoder_load = 0.0
+    if to_embed:
+        load_started = time.perf_counter()
+        embedder.model  # noqa: B018  (load now, so the figure below is the encoder's own)
+        encoder_load = time.perf_counter() - load_started
     bar = tqdm(total=to_embed, unit="chunk", desc="Embedding", disable=not progress)
+    # One writer thread: Chroma stores batch n while the encoder works on batch n + 1.
+    writer = ThreadPoolExecutor(max_workers=1)
+    pending: Future | None = None
     try:
         for start in range(0, len(chunks), batch):
-            _write_batch(chunks[start : start + batch], generation, previous, reusable, embedder)
-            bar.update(sum(c.id not in reusable for c in chunks[start : start + batch]))
+            part = chunks[start : start + batch]
+            vectors = _embed_batch(part, previous, reusable, embedder)
+            if pending is not None:
+                pending.result()
+            pending = writer.submit(_write, generation, part, vectors)
+            bar.update(sum(c.id not in reusable for c in part))
+        if pending is not None:
+            pending.result()
     except BaseException:
+        writer.shutdown(wait=True)
         client.delete_collection(generation.name)  # never leave a half-built generation behind
         raise
     finally:
+        writer.shutdown(wait=True)
         bar.close()
     store.publish(generation)
     return IngestReport(
@@ -271,6 +289,7 @@ def ingest(
         embedded=to_embed,
         reused=len(chunks) - to_embed,
         seconds=round(time.perf_counter() - started, 2),
+        encoder_load_seconds=round(encoder_load, 2),
         collection=generation.name,
         skipped=problems,
         **changes,
