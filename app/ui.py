@@ -198,6 +198,7 @@ def build_ui(
             concurrency_limit=concurrency,
             flagging_mode="never",
             fill_height=False,
+            api_name="chat",  # a stable name for scripts and the load test (gradio_client)
         )
         comment = gr.Textbox(
             label="Thanks! Anything to add about that answer? (optional)",
