@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import sys
 
-from bench import answer, ingest, retrieval
+from bench import answer, embeddings, ingest, retrieval
 
-PARTS = {"ingest": ingest.main, "retrieval": retrieval.main, "answer": answer.main}
+PARTS = {
+    "ingest": ingest.main,
+    "embeddings": embeddings.main,
+    "retrieval": retrieval.main,
+    "answer": answer.main,
+}
 
 
 def main() -> None:

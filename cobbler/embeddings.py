@@ -78,16 +78,18 @@ class Embedder:
                 show_progress_bar=progress,
                 convert_to_numpy=True,
             )
-        return (
-            np.vstack(
-                [
-                    self._onnx_batch(texts[i : i + self.batch_size])
-                    for i in range(0, len(texts), self.batch_size)
-                ]
-            )
-            if texts
-            else np.zeros((0, 384), dtype=np.float32)
+        if not texts:
+            return np.zeros((0, 384), dtype=np.float32)
+        # Like sentence-transformers: batch texts of similar length, so little is padding.
+        order = np.argsort([-len(t) for t in texts], kind="stable")
+        ordered = [texts[i] for i in order]
+        vectors = np.vstack(
+            [
+                self._onnx_batch(ordered[i : i + self.batch_size])
+                for i in range(0, len(ordered), self.batch_size)
+            ]
         )
+        return vectors[np.argsort(order)]
 
     def _onnx_batch(self, texts: Sequence[str]) -> np.ndarray:
         encoded = self.model.tokenizer(

@@ -34,6 +34,11 @@ class Settings(BaseSettings):
         "torch", description="onnx-int8: about 2x faster on CPU, slightly different vectors."
     )
 
+    catalog_columns: dict[str, str] = Field(
+        default_factory=dict,
+        description='Column names of another catalog shape, e.g. {"title": "name"}.',
+    )
+
     # Documents.
     max_file_mb: float = Field(50.0, gt=0, description="Larger files are skipped, not ingested.")
     chunk_size: int = Field(700, ge=100, description="Characters per document chunk.")

@@ -171,13 +171,22 @@ def _rows(text: str, suffix: str) -> Iterator[tuple[str, dict[str, Any] | None]]
             yield f"item {number}", row if isinstance(row, dict) else None
 
 
-def load_catalog(text: str, suffix: str, source: str) -> tuple[list[Product], list[Problem]]:
+def load_catalog(
+    text: str, suffix: str, source: str, columns: dict[str, str] | None = None
+) -> tuple[list[Product], list[Problem]]:
+    """Products of one catalog file and the rows that were skipped.
+
+    `columns` maps our field names to another catalog's column names ({"title": "name"}).
+    """
     products: list[Product] = []
     problems: list[Problem] = []
+    renames = {theirs.strip().lower(): ours for ours, theirs in (columns or {}).items()}
     for where, row in _rows(text, suffix):
         if row is None:
             problems.append(Problem(file=source, where=where, reason="malformed row"))
             continue
+        if renames:
+            row = {renames.get(str(k).strip().lower(), k): v for k, v in row.items()}
         try:
             products.append(to_product(row, source))
         except (ValueError, TypeError) as exc:

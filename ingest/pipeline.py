@@ -90,7 +90,11 @@ def decode(data: bytes) -> str:
 
 
 def load_file(
-    path: Path, source: str, splitter: DocumentSplitter, max_bytes: int
+    path: Path,
+    source: str,
+    splitter: DocumentSplitter,
+    max_bytes: int,
+    columns: dict[str, str] | None = None,
 ) -> tuple[list[Chunk], list[Problem]]:
     """Chunks of one file and the rows of it that were skipped. Raises SkipFile."""
     suffix = path.suffix.lower()
@@ -108,7 +112,7 @@ def load_file(
     if not text.strip():
         raise SkipFile("file has no text")
     if suffix in CATALOG_SUFFIXES:
-        products, problems = load_catalog(text, suffix, source)
+        products, problems = load_catalog(text, suffix, source, columns)
         return [p.to_chunk() for p in products], problems
     if suffix in {".html", ".htm"}:
         return splitter.html(text, source), []
@@ -124,7 +128,9 @@ def load_knowledge_base(settings: Settings) -> tuple[int, list[Chunk], list[Prob
     for path in scan(settings.kb_dir):
         source = path.relative_to(settings.kb_dir).as_posix()
         try:
-            found, row_problems = load_file(path, source, splitter, max_bytes)
+            found, row_problems = load_file(
+                path, source, splitter, max_bytes, settings.catalog_columns
+            )
         except SkipFile as exc:
             problems.append(Problem(file=source, reason=str(exc)))
             continue
@@ -151,7 +157,7 @@ def _fingerprint(settings: Settings, embedder: Embedder) -> str:
     """What else decides the index's content: a change re-ingests everything."""
     return (
         f"v{PIPELINE_VERSION}|{embedder.name}|{settings.chunk_size}|{settings.chunk_overlap}"
-        f"|{settings.max_file_mb}"
+        f"|{settings.max_file_mb}|{sorted(settings.catalog_columns.items())}"
     )
 
 

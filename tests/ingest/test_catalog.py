@@ -102,3 +102,28 @@ def test_real_csv_rows_match_the_source():
             assert product.brand == row["brand"][len("Visit the ") : -len(" Store")]
         if row["sub_category"]:
             assert product.category_leaf == row["sub_category"]
+
+
+def test_other_catalog_shapes_via_a_column_mapping():
+    text = "name,cost,maker,link\nHarbour Deck Shoe,£35.00,Visit the Sunbay Store,https://x/dp/B0DECK0001\n"
+    products, problems = load_catalog(
+        text,
+        ".csv",
+        "other.csv",
+        {"title": "name", "price": "cost", "brand": "maker", "url": "link"},
+    )
+    assert problems == []
+    (product,) = products
+    assert (product.title, product.price_min, product.brand, product.asin) == (
+        "Harbour Deck Shoe",
+        35.0,
+        "Sunbay",
+        "B0DECK0001",
+    )
+
+
+def test_ragged_csv_rows_are_reported_by_row():
+    text = "title,price\nGood Boot,£40.00\nBad Boot,£1,extra,cells\n"
+    products, problems = load_catalog(text, ".csv", "c.csv")
+    assert [p.title for p in products] == ["Good Boot"]
+    assert [(p.where, p.reason) for p in problems] == [("row 3", "malformed row")]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
@@ -92,3 +93,35 @@ def test_latin1_text_is_decoded_not_garbled(tmp_path, embedder):
     collection = Store(open_client(settings), settings.collection).require_active()
     (text,) = collection.get(include=["documents"])["documents"]
     assert "Café" in text and "£10" in text
+
+
+def test_oversized_files_and_pdfs_without_text_are_skipped(tmp_path, embedder, kb_copy):
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    pdf.add_page()
+    pdf.rect(10, 10, 50, 50)  # a scan-like page: drawing, no text layer
+    (kb_copy / "docs" / "scan.pdf").write_bytes(bytes(pdf.output()))
+    (kb_copy / "docs" / "huge.md").write_text("# Huge\n\n" + "x" * 3_000_000)
+    settings = make_settings(tmp_path, kb_dir=kb_copy, max_file_mb=2)
+    report = ingest(settings, embedder, open_client(settings))
+    reasons = {p.file: p.reason for p in report.skipped}
+    assert reasons["docs/scan.pdf"].startswith("PDF has no text layer")
+    assert reasons["docs/huge.md"] == "larger than the 2 MB limit (COBBLER_MAX_FILE_MB)"
+    assert report.products >= 300
+
+
+def test_a_running_retriever_serves_a_finished_ingest_without_restart(tmp_path, embedder, kb_copy):
+    from app.retrieval import POINTER_CHECK_S, Retriever
+
+    settings = make_settings(tmp_path, kb_dir=kb_copy)
+    client = open_client(settings)
+    ingest(settings, embedder, client)
+    retriever = Retriever(embedder, Store(client, settings.collection), settings)
+    assert not retriever.search("Quokka Trail Clog").sources[0].title.startswith("Quokka")
+    (kb_copy / "catalog" / "new.json").write_text(
+        json.dumps([{"title": "Quokka Trail Clog", "price": "£30.00", "asin": "B0QUOKKA01"}])
+    )
+    ingest(settings, embedder, client)
+    time.sleep(POINTER_CHECK_S + 0.1)
+    assert retriever.search("Quokka Trail Clog").sources[0].title == "Quokka Trail Clog"
