@@ -69,6 +69,15 @@ bench: install-default-model ## speed and memory figures (BENCH_LARGE=0 skips th
 	@test -d vector_db/chroma.sqlite3 -o -f vector_db/chroma.sqlite3 || $(PY) -m ingest
 	$(PY) -m bench
 
+eval: install ## retrieval and answer quality on the project's evaluation sets (make eval)
+	$(PY) -m app eval retrieval --tests evals/bundled.jsonl --kb knowledge_base --compare-dense
+	@if [ -f ../shared/data/amazon_uk_shoes_1k.csv ]; then \
+	  $(PY) evals/make_shoes_set.py /tmp/cobbler-shoes-eval.jsonl >/dev/null && \
+	  $(PY) -m app eval retrieval --tests /tmp/cobbler-shoes-eval.jsonl --kb ../shared/data \
+	    --compare-dense; \
+	else echo "../shared/data is absent: the real-catalog set is skipped"; fi
+	$(PY) -m app eval answers --tests evals/bundled.jsonl --kb knowledge_base --model small
+
 clean: ## delete the vector store and caches (keeps .venv and models/)
 	rm -rf vector_db/chroma.sqlite3 vector_db/*/ .pytest_cache .ruff_cache
 	find . -name __pycache__ -not -path './.venv/*' -prune -exec rm -rf {} +

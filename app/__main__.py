@@ -28,6 +28,15 @@ def _parser() -> argparse.ArgumentParser:
         command = commands.add_parser(name, parents=[common], help=text)
         command.add_argument("question")
         command.add_argument("--json", action="store_true", help="print one JSON object")
+    evaluate = commands.add_parser("eval", help="measure retrieval or answer quality")
+    evaluate.add_argument("what", choices=["retrieval", "answers"])
+    evaluate.add_argument("--tests", type=Path, required=True, help="JSONL test file")
+    evaluate.add_argument("--kb", type=Path, help="ingest this folder into a temporary store")
+    evaluate.add_argument("--db", type=Path, help="vector store folder (COBBLER_DB_DIR)")
+    evaluate.add_argument("--model", help="small, default, or a .gguf path (COBBLER_MODEL)")
+    evaluate.add_argument("--k", type=int, default=10, help="sources judged per question")
+    evaluate.add_argument("--compare-dense", action="store_true", help="also the plain retriever")
+    evaluate.add_argument("--json", action="store_true", help="print one JSON object")
     export = commands.add_parser("feedback", help="export shoppers' thumbs up/down")
     export.add_argument("--format", choices=["csv", "jsonl"], default="csv")
     export.add_argument("--out", type=Path, help="file to write (default: standard output)")
@@ -49,12 +58,47 @@ def main(argv: list[str] | None = None) -> int:
     settings = Settings(**{k: v for k, v in overrides.items() if v is not None})
     try:
         return _run(args, settings)
-    except (ModelError, StoreError) as exc:
+    except (ModelError, StoreError, ValueError) as exc:
         print(f"cobbler: {exc}", file=sys.stderr)
         return 2
 
 
+def _evaluate(args: argparse.Namespace, settings: Settings) -> int:
+    import tempfile
+
+    from app import evaluation
+    from app.wiring import build_assistant
+
+    tests = evaluation.load_tests(args.tests)
+    if args.kb:
+        from cobbler.embeddings import Embedder
+        from cobbler.store import open_client
+        from ingest.pipeline import ingest
+
+        settings = settings.model_copy(
+            update={"kb_dir": args.kb, "db_dir": Path(tempfile.mkdtemp(prefix="cobbler-eval-"))}
+        )
+        ingest(settings, Embedder.from_settings(settings), open_client(settings))
+    assistant = build_assistant(settings, with_model=args.what == "answers")
+    if args.what == "answers":
+        report = evaluation.evaluate_answers(assistant, tests)
+        print(evaluation.dump(report) if args.json else report.model_dump_json(indent=2))
+        return 0
+    reports = {"hybrid": evaluation.evaluate_retrieval(assistant, tests, args.k)}
+    if args.compare_dense:
+        reports["dense"] = evaluation.evaluate_retrieval(assistant, tests, args.k, True)
+    if args.json:
+        data = {n: r.model_dump() for n, r in reports.items()}
+        print(json.dumps(data if args.compare_dense else data["hybrid"]))
+    else:
+        print(f"{args.tests} ({len(tests)} tests, k={args.k})")
+        print(evaluation.format_retrieval(reports))
+    return 0
+
+
 def _run(args: argparse.Namespace, settings: Settings) -> int:
+    if args.command == "eval":
+        return _evaluate(args, settings)
     if args.command == "feedback":
         from app.feedback import FeedbackStore
 

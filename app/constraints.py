@@ -179,6 +179,16 @@ class Constraints(BaseModel):
         )
 
     @property
+    def allows_documents(self) -> bool:
+        """Only a type or audience: the question may be about caring for or returning them."""
+        return not (
+            self.brands
+            or self.unknown_brands
+            or self.price_min is not None
+            or self.price_max is not None
+        )
+
+    @property
     def about_products(self) -> bool:
         return self.hard or self.by_price
 
@@ -267,7 +277,13 @@ def find_brands(question: str, catalog: Catalog) -> tuple[list[str], list[str]]:
     for key, brand in catalog.brands.items():
         phrase = " ".join(_WORD.findall(key))
         if phrase and phrase not in _SHOP_WORDS and f" {phrase} " in text:
-            known.append(brand)
+            known.append((phrase, brand))
+    # "Hugo Boss" names that brand, not also "HUGO" and "BOSS".
+    known = [
+        brand
+        for phrase, brand in known
+        if not any(phrase != other and f" {phrase} " in f" {other} " for other, _ in known)
+    ]
     if not known:  # one misspelt word: "trailmastr" → Trailmaster
         single = {k: b for k, b in catalog.brands.items() if " " not in k and len(k) >= 5}
         for word in _WORD.findall(question.casefold()):
@@ -319,10 +335,16 @@ def parse(question: str, catalog: Catalog) -> Constraints:
     return constraints
 
 
+_LEANS_BACK = re.compile(r"^\s*(?:and|also|what about|how about|or|any from)\b", re.I)
+
+
 def is_follow_up(question: str, constraints: Constraints) -> bool:
-    """A question that leans on the one before: it names no product type or brand of its own."""
-    if constraints.types or constraints.brands or constraints.unknown_brands:
+    """A question that leans on the one before: it names no product type of its own, and no
+    brand either unless it plainly continues ("and from Stridewell?")."""
+    if constraints.types:
         return False
+    if constraints.brands or constraints.unknown_brands:
+        return bool(_LEANS_BACK.search(question))
     return bool(_FOLLOW_UP.search(question)) or (
         len(question.split()) <= 4 and constraints.about_products
     )

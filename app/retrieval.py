@@ -157,7 +157,7 @@ def _postings(bm25: BM25Okapi) -> dict[str, tuple[np.ndarray, np.ndarray]]:
 class Retrieval:
     sources: list[Source]
     best_similarity: float  # the dense side's best cosine similarity: how close anything came
-    matched: int  # chunks that satisfy the hard constraints (all chunks when there are none)
+    matched: int  # products that meet the hard constraints (every chunk when there are none)
 
 
 POINTER_CHECK_S = 1.0
@@ -201,9 +201,11 @@ class Retriever:
         filtered = constraints.hard
         mask = index.mask(constraints) if filtered else np.ones(len(index.ids), dtype=bool)
         matched = int(mask.sum())
-        if not matched:
+        if filtered and constraints.allows_documents:
+            mask |= ~index.columns["product"]  # "how do I dry wet walking boots?" is about care
+        if not mask.any():
             return Retrieval([], 0.0, 0)
-        depth = min(self.settings.candidates, matched)
+        depth = min(self.settings.candidates, int(mask.sum()))
 
         # Keyword side.
         fused: dict[int, float] = {}

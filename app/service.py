@@ -87,7 +87,7 @@ class Assistant:
         timings = Timings(retrieve_ms=round((time.perf_counter() - started) * 1000, 1))
         answer = Answer(answer="", sources=found.sources, timings=timings)
 
-        if constraints.hard and not found.sources:
+        if constraints.hard and not found.matched:
             answer.sources, label = self._alternatives(question, constraints)
             answer.answer = none_answer(constraints, answer.sources, label)
         elif not constraints.about_products and found.best_similarity < self.settings.min_relevance:

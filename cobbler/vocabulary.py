@@ -29,7 +29,7 @@ PRODUCT_TYPES: dict[str, list[str]] = {
         "hiking",
     ],
     "walking boots": ["walking boot", "walking boots", "walking shoes", "walking"],
-    "trainers": ["trainer", "trainers", "sneaker", "sneakers", "kicks"],
+    "trainers": ["trainer", "trainers", "sneaker", "sneakers"],
     "sandals": [
         "sandal",
         "sandals",
@@ -56,7 +56,8 @@ PRODUCT_TYPES: dict[str, list[str]] = {
     ],
     "loafers": ["loafer", "loafers", "moccasin", "moccasins", "boat shoes"],
     "wellies": ["welly", "wellies", "wellington", "wellingtons", "rain boots", "rain boot"],
-    "boots": ["boot", "boots", "chelsea", "ankle boots"],
+    "boots": ["boot", "boots", "ankle boots"],
+    "school shoes": ["school shoe", "school shoes"],
 }
 
 # Audience → words; kids' products are also tagged for girls and boys unless one is named.

@@ -35,7 +35,7 @@ DOCUMENT_SUFFIXES = {".md", ".markdown", ".txt", ".html", ".htm", ".pdf"}
 
 
 # Bump when parsing or chunking changes, so every store built before is re-ingested.
-PIPELINE_VERSION = 2
+PIPELINE_VERSION = 3
 WRITE_BATCH = 512  # chunks embedded and written per step: bounds memory on big catalogs
 
 

@@ -71,3 +71,19 @@ def test_a_new_product_or_a_policy_question_starts_afresh():
         "types": ["hiking boots"]
     }
     assert not resolve("How long do I have to return shoes?", earlier, CATALOG).hard
+
+
+def test_a_brand_follow_up_keeps_the_product_type():
+    earlier = ["Do you have walking boots for men?"]
+    assert resolve("and from Trailmaster?", earlier, CATALOG).model_dump(exclude_defaults=True) == {
+        "brands": ["Trailmaster"],
+        "types": ["walking boots"],
+        "audience": "men",
+    }
+    assert resolve("Trailmaster boots?", earlier, CATALOG).types == ["boots"]
+
+
+def test_the_longest_brand_name_wins():
+    catalog = Catalog(brands={"hugo": "HUGO", "boss": "BOSS", "hugo boss": "Hugo Boss"})
+    assert parse("trainers from Hugo Boss", catalog).brands == ["Hugo Boss"]
+    assert parse("BOSS trainers", catalog).brands == ["BOSS"]
