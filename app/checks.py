@@ -28,8 +28,12 @@ def _amounts(text: str) -> set[float]:
 
 
 def _supports(source: Source, prices: set[float], figures: set[tuple[str, str]]) -> bool:
-    known = _amounts(source.text)
-    known |= {p for p in (source.price_min, source.price_max) if p is not None}
+    if source.kind == "product":
+        # A product's price is its structured field, not any amount in its description
+        # (a supplier's text could say "now only £1").
+        known = {p for p in (source.price_min, source.price_max) if p is not None}
+    else:
+        known = _amounts(source.text)
     if any(all(abs(p - k) > 0.005 for k in known) for p in prices):
         return False
     text = source.text.casefold()
@@ -82,9 +86,12 @@ def _check_sentence(
     prices -= asked
     if not prices and not figures and not named:
         return sentence.strip()
-    # Prefer what the sentence cites; then a product it names; then any source.
+    # Prefer what the sentence cites; then a product it names; then any source. A price
+    # said of a named product must be that product's own.
     candidates = valid + [s for s in named if s not in valid]
     candidates += [s for s in sources if s not in candidates]
+    if named and prices:
+        candidates = [s for s in candidates if s in named]
     support = next((s for s in candidates if _supports(s, prices, figures)), None)
     if support is None:
         checks.removed_sentences.append(sentence.strip())

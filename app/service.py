@@ -6,6 +6,7 @@ not left to the model: a small model would happily describe products that do not
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -18,6 +19,12 @@ from cobbler.records import Answer, Source, Timings
 from cobbler.settings import Settings
 
 CONTACT_QUERY = "contact customer service phone email opening hours"
+# How a model says no; used to catch a "no" the retrieval evidence contradicts.
+REFUSAL = re.compile(
+    r"\b(?:don't|do not|doesn't|does not) (?:have|know|stock|sell)|can't find|cannot find|"
+    r"couldn't find|not available|unfortunately|sorry",
+    re.I,
+)
 
 
 def none_answer(constraints: Constraints, alternatives: list[Source], label: str) -> str:
@@ -35,6 +42,13 @@ def fallback_answer(sources: list[Source]) -> str:
         f"- {s.title}, {s.price_label} [{s.n}]" if s.kind == "product" else f"- {s.where} [{s.n}]"
         for s in sources
     ]
+    return "\n".join(lines)
+
+
+def listing_answer(constraints: Constraints, sources: list[Source]) -> str:
+    products = [s for s in sources if s.kind == "product"]
+    lines = [f"Yes, we have {constraints.describe()}. Here are some you might like:"]
+    lines += [f"- {s.title}, {s.price_label} [{s.n}]" for s in products]
     return "\n".join(lines)
 
 
@@ -109,6 +123,13 @@ class Assistant:
             answer.answer, answer.checks = check_answer(answer.answer, answer.sources, question)
             if not answer.answer:
                 answer.answer = fallback_answer(answer.sources)
+            elif (
+                constraints.hard
+                and any(s.kind == "product" for s in answer.sources)
+                and REFUSAL.search(answer.answer)
+            ):
+                # The evidence says the shop has them; a small model saying "no" is wrong.
+                answer.answer = listing_answer(constraints, answer.sources)
         answer.answer = answer.answer.strip()
         timings.total_ms = round((time.perf_counter() - started) * 1000, 1)
         yield answer

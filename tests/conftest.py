@@ -11,6 +11,7 @@ import pytest
 
 import cobbler  # noqa: F401  (offline switches first)
 from cobbler.embeddings import Embedder
+from cobbler.records import Source
 from cobbler.settings import Settings
 from cobbler.store import Store, open_client
 
@@ -77,6 +78,24 @@ def kb_copy(tmp_path: Path) -> Path:
     target = tmp_path / "kb"
     shutil.copytree(BUNDLED_KB, target)
     return target
+
+
+def product_source(n: int, title: str, low: float, high: float | None = None, **fields) -> Source:
+    """A retrieved product for tests of what is done with sources (no store needed)."""
+    return Source(
+        id=f"p{n}",
+        kind="product",
+        n=n,
+        score=1.0,
+        title=title,
+        source="c.json",
+        text=f"{title}\nPrice: £{low:.2f}",
+        price_min=low,
+        price_max=high or low,
+        currency="GBP",
+        brand=title.split()[0],
+        **fields,
+    )
 
 
 def needs_shared_data() -> pytest.MarkDecorator:

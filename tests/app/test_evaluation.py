@@ -11,7 +11,7 @@ import pytest
 
 from app.evaluation import Expected, keyword_ranks, load_tests, ndcg
 from cobbler.records import Source
-from tests.conftest import ROOT
+from tests.conftest import ROOT, product_source
 
 
 def _doc(n: int, text: str) -> Source:
@@ -30,18 +30,8 @@ def test_keyword_ranks_and_ndcg():
 
 
 def test_expected_constraints_check_structured_fields():
-    boot = Source(
-        id="p",
-        kind="product",
-        n=1,
-        score=1.0,
-        title="Boot",
-        source="c.json",
-        text="Boot",
-        brand="Northfell",
-        price_min=79.0,
-        price_max=99.0,
-        tags={"type_walking_boots": True, "for_men": True},
+    boot = product_source(
+        1, "Northfell Boot", 79.0, 99.0, tags={"type_walking_boots": True, "for_men": True}
     )
     assert Expected(brand="northfell", type="walking boots", price_max=80).admits(boot)
     assert not Expected(audience="women").admits(boot)

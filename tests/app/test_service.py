@@ -6,7 +6,10 @@ import re
 
 import pytest
 
-from app.constraints import parse
+from app.constraints import Catalog, parse
+from tests.conftest import product_source
+
+CATALOG_FREE = Catalog()
 
 pytestmark = pytest.mark.llm
 
@@ -70,3 +73,15 @@ def test_a_long_conversation_never_overflows_the_context(assistant):
         ]
     answer = assistant.ask("And what about sandals?", history)
     assert answer.answer
+
+
+def test_a_no_that_the_evidence_contradicts_becomes_a_listing():
+    from app.service import REFUSAL, listing_answer
+
+    boot = product_source(2, "Bramble Edale Walking Boots", 64.99)
+    assert REFUSAL.search("No, I don't have waterproof walking boots under £90.")
+    text = listing_answer(parse("walking boots under £90", CATALOG_FREE), [boot])
+    assert text == (
+        "Yes, we have walking boots under £90. Here are some you might like:\n"
+        "- Bramble Edale Walking Boots, £64.99 [2]"
+    )
