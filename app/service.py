@@ -7,13 +7,12 @@ not left to the model: a small model would happily describe products that do not
 from __future__ import annotations
 
 import re
-import threading
 import time
 from collections.abc import Iterator, Sequence
 
 from app.checks import check_answer
 from app.constraints import Constraints, is_follow_up, parse, resolve
-from app.generation import ChatModel, Message, build_messages, fit_to_context
+from app.generation import ChatBackend, Message, build_messages, fit_to_context
 from app.retrieval import Retrieval, Retriever
 from cobbler.records import Answer, Source, Timings
 from cobbler.settings import Settings
@@ -60,11 +59,10 @@ def unknown_answer(contact: list[Source]) -> str:
 
 
 class Assistant:
-    def __init__(self, retriever: Retriever, chat: ChatModel | None, settings: Settings) -> None:
+    def __init__(self, retriever: Retriever, chat: ChatBackend | None, settings: Settings) -> None:
         self.retriever = retriever
         self.chat = chat
         self.settings = settings
-        self._model_lock = threading.Lock()  # one generation at a time over the loaded model
 
     def understand(self, question: str, earlier: Sequence[str] = ()) -> tuple[str, Constraints]:
         """The text to search with and the constraints, follow-ups resolved against `earlier`."""
@@ -112,7 +110,7 @@ class Assistant:
                 question, found.sources, history, self.chat.prompt_budget, self.chat.count_tokens
             )
             yield answer.model_copy()
-            with self._model_lock:
+            with self.chat.turn:
                 messages = build_messages(question, answer.sources, history)
                 for piece in self.chat.stream(messages):
                     if not timings.tokens:

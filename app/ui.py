@@ -6,6 +6,7 @@ the chatbot sanitises HTML, so a `<script>` in a catalog entry shows as text.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections import OrderedDict
 from collections.abc import Iterator
@@ -17,7 +18,10 @@ import gradio as gr
 
 from app.feedback import FeedbackStore
 from app.service import Assistant
+from cobbler.models import ModelError
 from cobbler.records import Answer, Source
+
+log = logging.getLogger(__name__)
 
 EXAMPLES = [
     "Do you have waterproof walking boots under £90?",
@@ -154,8 +158,13 @@ def build_ui(
             yield f"That question is too long: please keep it under {max_question_chars} letters."
             return
         final = None
-        for final in assistant.stream(question, _history(history)):
-            yield render(final, links)
+        try:
+            for final in assistant.stream(question, _history(history)):
+                yield render(final, links)
+        except ModelError as exc:  # a model server that went away: say so, keep the page
+            log.error("%s", exc)
+            yield "Sorry, I can't answer just now: the shop's model is unavailable. Try again soon."
+            return
         if final is not None:
             shown = render(final, links, model, gpu, done=True)
             answered[(request.session_hash or "", shown)] = (question, final)

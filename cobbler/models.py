@@ -18,7 +18,7 @@ from cobbler.settings import Settings
 
 
 class ModelError(RuntimeError):
-    """A model cannot be provisioned; the message says what to do."""
+    """A model cannot be provisioned or reached; the message says what to do."""
 
 
 @dataclass(frozen=True)

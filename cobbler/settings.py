@@ -9,7 +9,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -62,6 +62,16 @@ class Settings(BaseSettings):
     temperature: float = Field(0.2, ge=0.0, le=2.0)
     max_tokens: int = Field(400, ge=16)
     repeat_penalty: float = Field(1.1, ge=1.0, description="Discourages a small model's loops.")
+
+    # A model server instead of the in-process model (see "Running for a whole shop").
+    llm_base_url: str = Field(
+        "", description="OpenAI-compatible API, e.g. http://127.0.0.1:8080/v1; empty = in-process."
+    )
+    llm_model: str = Field("", description="Model name at that server; empty = the first served.")
+    llm_api_key: SecretStr = Field(
+        SecretStr(""), description="Bearer key, if the server wants one."
+    )
+    llm_timeout: float = Field(120.0, gt=0, description="Seconds to wait for the model server.")
 
     # Chat UI.
     host: str = Field("127.0.0.1", description="Interface the UI binds to.")
