@@ -40,11 +40,11 @@ $(VENV)/.installed-default-model: $(VENV)/.installed
 
 install-default-model: $(VENV)/.installed-default-model ## add the default (1.5B) chat model
 
-browser: ## headless Chromium for the browser tests (Debian's package; skipped where absent)
-	@command -v chromium >/dev/null 2>&1 || { \
+browser: ## headless Chromium for the browser tests, strace for the offline test (Debian's)
+	@command -v chromium >/dev/null 2>&1 && command -v strace >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
-	  else echo "No chromium found: browser tests will be skipped."; fi; }
+	    apt-get update -qq && apt-get install -y -qq chromium strace >/dev/null; \
+	  else echo "No chromium or strace: browser tests skip, the offline test traces less."; fi; }
 
 ingest: install ## ingest knowledge_base/ into vector_db/
 	$(PY) -m ingest
