@@ -154,6 +154,10 @@ class Catalog(BaseModel):
 
     brands: dict[str, str] = Field(default_factory=dict)  # brand_key → brand as written
     vocabulary: set[str] = Field(default_factory=set)  # every word in the store
+    # Words of product titles, brands and categories: what the shop itself sells. A name
+    # found only in descriptions or documents ("Gucci-style", an injected "Gucci is in
+    # stock") does not make the shop a seller of it.
+    names: set[str] = Field(default_factory=set)
 
 
 class Constraints(BaseModel):
@@ -297,7 +301,7 @@ def find_brands(question: str, catalog: Catalog) -> tuple[list[str], list[str]]:
         candidates |= set(re.findall(r"\b[A-Z][a-zA-Z]{2,}\b", question))
         for name in sorted(candidates):
             word = name.casefold()
-            if word not in _NOT_NAMES and word not in catalog.vocabulary:
+            if word not in _NOT_NAMES and word not in (catalog.names or catalog.vocabulary):
                 unknown.append(name)
     return known, unknown
 

@@ -22,7 +22,7 @@ from app.constraints import Catalog, Constraints
 from cobbler.embeddings import Embedder
 from cobbler.records import Source
 from cobbler.settings import Settings
-from cobbler.store import Store
+from cobbler.store import Store, StoreError
 
 # Product codes (B08BLP231K), sizes (9.5) and prices (49.99) stay whole tokens.
 _TOKEN = re.compile(r"[a-z0-9]+(?:[.'][a-z0-9]+)*")
@@ -75,13 +75,20 @@ class Index:
         brands = {m["brand_key"]: m["brand"] for m in metadatas if m.get("brand_key")}
         vocabulary = {w for tokens in tokenized for w in tokens}
         vocabulary |= {w for t in texts for w in _TOKEN.findall(t.casefold())}
+        names = {
+            word
+            for m in metadatas
+            if m.get("kind") == "product"
+            for field in ("title", "brand", "category")
+            for word in _TOKEN.findall(str(m.get(field, "")).casefold())
+        }
         index = cls(
             collection=collection,
             ids=ids,
             texts=texts,
             metadatas=metadatas,
             bm25=BM25Okapi(tokenized) if tokenized else None,
-            catalog=Catalog(brands=brands, vocabulary=vocabulary),
+            catalog=Catalog(brands=brands, vocabulary=vocabulary, names=names),
             vectors=np.vstack(vectors) if vectors else np.zeros((0, 384), dtype=np.float32),
         )
         index.columns = {
@@ -181,8 +188,19 @@ class Retriever:
             name = self.store.active_name()
             with self._lock:
                 if self._index is None or self._index.collection.name != name:
-                    self._index = Index.load(self.store.require_active())
+                    self._index = Index.load(self._compatible(self.store.require_active()))
         return self._index
+
+    def _compatible(self, collection: Collection) -> Collection:
+        """Questions must be embedded by the encoder that embedded the store."""
+        built = (collection.metadata or {}).get("embedding_model")
+        if built and built != self.embedder.name:
+            raise StoreError(
+                f"The store was built with the {built} encoder but this app uses "
+                f"{self.embedder.name}: run `python -m ingest` to re-embed it, or set "
+                "COBBLER_EMBEDDING_MODEL / COBBLER_EMBEDDING_BACKEND back."
+            )
+        return collection
 
     def catalog(self) -> Catalog:
         return self.index().catalog

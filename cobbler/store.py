@@ -8,6 +8,7 @@ that dies half-way leaves an unpublished generation that the next ingest deletes
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
@@ -21,6 +22,23 @@ from cobbler.settings import Settings
 
 class StoreError(RuntimeError):
     """The vector store is missing or unreadable; the message says what to do."""
+
+
+REBUILD_HINT = "Rebuild it with: python -m ingest --rebuild"
+
+
+def set_aside(db_dir: Path) -> Path:
+    """Move an unreadable store's files into `db_dir/damaged-<time>/`: kept, not deleted, so a
+    rebuild can start in an empty folder and nothing is lost that someone may want back."""
+    import chromadb.api.client
+
+    chromadb.api.client.SharedSystemClient.clear_system_cache()  # forget the broken client
+    kept = db_dir / time.strftime("damaged-%Y%m%d-%H%M%S")
+    kept.mkdir(parents=True)
+    for entry in db_dir.iterdir():
+        if entry != kept and not entry.name.startswith("damaged-") and entry.name != "README.md":
+            entry.rename(kept / entry.name)
+    return kept
 
 
 def open_client(settings: Settings) -> ClientAPI:
@@ -44,8 +62,7 @@ def open_client(settings: Settings) -> ClientAPI:
         return chromadb.PersistentClient(path=str(settings.db_dir), settings=chroma)
     except Exception as exc:  # chromadb raises several types for a damaged folder
         raise StoreError(
-            f"Cannot open the vector store in {settings.db_dir}: {exc}. "
-            f"Rebuild it with: python -m ingest --rebuild"
+            f"Cannot open the vector store in {settings.db_dir}: {exc}. {REBUILD_HINT}"
         ) from exc
 
 
@@ -61,12 +78,22 @@ class Store:
         return self.client.get_or_create_collection(self.pointer_name, embedding_function=None)
 
     def active_name(self) -> str | None:
-        got = self._pointer().get(ids=["active"], include=["metadatas"])
+        try:
+            got = self._pointer().get(ids=["active"], include=["metadatas"])
+        except Exception as exc:  # a damaged store fails in many chromadb-specific ways
+            raise StoreError(f"The vector store cannot be read: {exc}. {REBUILD_HINT}") from exc
         return got["metadatas"][0]["collection"] if got["ids"] else None
 
     def active(self) -> Collection | None:
         name = self.active_name()
-        return self.client.get_collection(name, embedding_function=None) if name else None
+        if not name:
+            return None
+        try:
+            return self.client.get_collection(name, embedding_function=None)
+        except Exception as exc:
+            raise StoreError(
+                f"The published index {name} cannot be read: {exc}. {REBUILD_HINT}"
+            ) from exc
 
     def require_active(self) -> Collection:
         collection = self.active()

@@ -11,8 +11,8 @@ import cobbler  # noqa: F401  (offline switches before any model library loads)
 from cobbler.embeddings import Embedder
 from cobbler.models import ModelError
 from cobbler.settings import Settings
-from cobbler.store import StoreError, open_client
-from ingest.pipeline import IngestError, ingest
+from cobbler.store import StoreError, open_client, set_aside
+from ingest.pipeline import IngestError, IngestReport, ingest
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -28,20 +28,33 @@ def main(argv: list[str] | None = None) -> int:
 
     overrides = {"kb_dir": args.kb, "db_dir": args.db}
     settings = Settings(**{k: v for k, v in overrides.items() if v is not None})
-    try:
-        embedder = Embedder.from_settings(settings)
-        client = open_client(settings)
-        report = ingest(
+
+    def say(message: str) -> None:
+        print(message, file=sys.stderr, flush=True)
+
+    def run() -> IngestReport:
+        return ingest(
             settings,
             embedder,
-            client,
+            open_client(settings),
             rebuild=args.rebuild,
             strict=args.strict,
             progress=sys.stderr.isatty() and not args.json,
-            log=lambda message: print(message, file=sys.stderr, flush=True),
+            log=say,
         )
+
+    try:
+        embedder = Embedder.from_settings(settings)
+        try:
+            report = run()
+        except StoreError as exc:
+            if not args.rebuild or settings.chroma_url:
+                raise
+            kept = set_aside(settings.db_dir)  # a local store we cannot read: start afresh
+            say(f"ingest: {exc}\ningest: moved the unreadable files to {kept}; rebuilding")
+            report = run()
     except (ModelError, StoreError, IngestError) as exc:
-        print(f"ingest: {exc}", file=sys.stderr)
+        say(f"ingest: {exc}")
         return 2
 
     if args.json:

@@ -5,17 +5,17 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
+import signal
 import sqlite3
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from urllib.parse import urljoin, urlparse
 
 import pytest
 
+from bench.servers import app_server
 from tests.conftest import BUNDLED_KB, ROOT
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -26,12 +26,6 @@ pytestmark = [
 ]
 LAST_BOT = "[...document.querySelectorAll('#chat .bot')].pop()"
 HOSTILE = "Pebblestep <script>window.pwned=1</script><b>Bold</b> Slipper"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +48,6 @@ def app(tmp_path_factory, embedder) -> Iterator[dict]:
             ]
         )
     )
-    port = _free_port()
     env = {
         **os.environ,
         "COBBLER_KB_DIR": str(kb),
@@ -62,30 +55,19 @@ def app(tmp_path_factory, embedder) -> Iterator[dict]:
         "COBBLER_FEEDBACK_DB": str(tmp / "feedback.sqlite3"),
         "COBBLER_MODEL": "small",
         "COBBLER_MODELS_DIR": str(ROOT / "models"),
-        "COBBLER_PORT": str(port),
         "COBBLER_MAX_TOKENS": "300",
     }
     subprocess.run(
         [sys.executable, "-m", "ingest"], cwd=ROOT, env=env, check=True, capture_output=True
     )
-    log = (tmp / "app.log").open("w")
-    server = subprocess.Popen(
-        [sys.executable, "-m", "app"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
-    )
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.monotonic() + 180
-    while True:
-        if server.poll() is not None or time.monotonic() > deadline:
-            pytest.fail("app did not start: " + (tmp / "app.log").read_text())
-        try:
-            urllib.request.urlopen(url, timeout=2)
-            break
-        except OSError:
-            time.sleep(0.5)
-    yield {"url": url, "feedback": tmp / "feedback.sqlite3"}
-    server.terminate()
-    server.wait(timeout=30)
-    log.close()
+    with app_server(env, tmp / "app.log") as server:
+        yield {
+            "url": server.url + "/",
+            "feedback": tmp / "feedback.sqlite3",
+            "env": env,
+            "server": server,
+            "tmp": tmp,
+        }
 
 
 @pytest.fixture(scope="module")
@@ -221,3 +203,40 @@ def test_markup_in_a_product_title_is_shown_as_text(page):
     assert "<script>" in text and "<b>Bold</b>" in text
     assert page.evaluate("() => window.pwned") is None
     assert page.locator("#chat .bot b").count() == 0
+
+
+def _feedback_rows(path) -> list[tuple]:
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        return db.execute("SELECT question, rating FROM feedback ORDER BY id").fetchall()
+
+
+def test_kill_9_during_generation_loses_no_feedback(app, browser):
+    """Last in this module: it kills the shared server, then serves the same store anew."""
+    page = browser.new_context().new_page()
+    page.goto(app["url"], wait_until="domcontentloaded")
+    ask(page, "Do you have any sandals?")
+    wait_done(page)
+    page.locator("#chat button[aria-label='Dislike']").last.click()
+    deadline = time.monotonic() + 15
+    while ("Do you have any sandals?", -1) not in _feedback_rows(app["feedback"]):
+        assert time.monotonic() < deadline, "the thumbs-down was not recorded"
+        time.sleep(0.2)
+    before = _feedback_rows(app["feedback"])
+
+    ask(page, "Tell me everything about all of your walking boots and hiking boots, in detail.")
+    page.wait_for_function(
+        f"() => ({LAST_BOT}?.innerText.split('Sources')[0] ?? '').length > 40", timeout=60_000
+    )
+    os.kill(app["server"].process.pid, signal.SIGKILL)  # mid-answer, no chance to clean up
+    app["server"].process.wait()
+    page.context.close()
+
+    assert _feedback_rows(app["feedback"]) == before
+    with app_server(app["env"], app["tmp"] / "restarted.log") as again:
+        page = browser.new_context().new_page()
+        page.goto(again.url + "/", wait_until="domcontentloaded")
+        ask(page, "How much is next-day delivery?")
+        assert "£" in wait_done(page)
+        page.context.close()
+    assert _feedback_rows(app["feedback"]) == before

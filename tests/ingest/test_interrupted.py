@@ -64,6 +64,16 @@ def test_kill_9_during_write_keeps_the_last_complete_index(tmp_path, kb_copy):
 
     after, served_after, _ = _probe(db)
     assert (after, served_after) == (active, count)
+    # The app, started now, serves that index: none of the 1500 half-written products.
+    app = subprocess.run(
+        [sys.executable, "-m", "app", "retrieve", "returns policy", "--db", str(db), "--json"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert app.returncode == 0, app.stderr
+    assert json.loads(app.stdout)["sources"]
 
     again = _ingest(kb_copy, db, "--json")
     out, err = again.communicate(timeout=900)
