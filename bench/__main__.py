@@ -1,22 +1,29 @@
-"""`python -m bench [ingest|answer|retrieval ...]`: run the benchmarks and print their figures."""
+"""`python -m bench [ingest|embeddings|retrieval|answer|load ...]`: print the figures.
+
+Each part also runs alone, with its own options: `python -m bench.load --help`.
+"""
 
 from __future__ import annotations
 
 import sys
 
-from bench import answer, embeddings, ingest, retrieval
+from bench import answer, embeddings, ingest, load, retrieval
 
 PARTS = {
     "ingest": ingest.main,
     "embeddings": embeddings.main,
     "retrieval": retrieval.main,
     "answer": answer.main,
+    "load": load.main,
 }
 
 
 def main() -> None:
-    chosen = [a for a in sys.argv[1:] if a in PARTS] or list(PARTS)
-    for name in chosen:
+    args = sys.argv[1:]
+    if args and args[0] in PARTS and any(a.startswith("-") for a in args):
+        PARTS[args[0]](args[1:])  # one part with its own options
+        return
+    for name in [a for a in args if a in PARTS] or list(PARTS):
         PARTS[name]([])
 
 
