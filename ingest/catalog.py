@@ -12,9 +12,13 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import re
+import sys
 from collections.abc import Iterator
 from typing import Any
+
+from pydantic_core import PydanticSerializationError
 
 from cobbler.records import Product
 from ingest.problems import Problem, SkipFile
@@ -31,7 +35,11 @@ _NO_VALUE = {"", "no data.", "no data", "n/a", "na", "none", "null", "unknown", 
 
 def parse_price(raw: Any) -> tuple[float | None, float | None, str | None]:
     """'£50.00' → (50, 50, GBP); '£49.57 - £234.95' → (49.57, 234.95, GBP); '' → all None."""
-    if isinstance(raw, (int, float)) and not isinstance(raw, bool):
+    if isinstance(raw, (list, tuple, dict, bool)):  # str() of these reads digits that are no price
+        raise ValueError(f"price is a {type(raw).__name__}, not a number or text")
+    if isinstance(raw, (int, float)):
+        if not abs(raw) <= sys.float_info.max:  # NaN, inf, or an int too big for a float
+            raise ValueError("price is not a finite number")
         return float(raw), float(raw), None
     text = str(raw or "").strip()
     if text.casefold() in _NO_VALUE:
@@ -40,6 +48,8 @@ def parse_price(raw: Any) -> tuple[float | None, float | None, str | None]:
     if not found:
         return None, None, None
     values = [float(number.replace(",", "")) for _, number in found]
+    if not all(map(math.isfinite, values)):  # hundreds of digits become inf
+        raise ValueError("price is not a finite number")
     symbol = next((s for s, _ in found if s), "")
     return min(values), max(values), CURRENCIES.get(symbol)
 
@@ -108,7 +118,10 @@ def _first(row: dict[str, Any], *keys: str) -> Any:
 def to_product(row: dict[str, Any], source: str) -> Product:
     """One catalog row in either known shape → Product. Raises ValueError when unusable."""
     row = {str(k).strip().lower(): v for k, v in row.items() if k is not None}
-    title = _flat(_first(row, "title", "name", "product_name"))
+    raw_title = _first(row, "title", "name", "product_name")
+    if raw_title is not None and not isinstance(raw_title, str):
+        raise ValueError(f"title is not text ({type(raw_title).__name__})")
+    title = _flat(raw_title)
     if not title:
         raise ValueError("no title")
     url = _flat(_first(row, "url", "link", "product_url")) or None
@@ -140,21 +153,35 @@ def to_product(row: dict[str, Any], source: str) -> Product:
 def _rows(text: str, suffix: str) -> Iterator[tuple[str, dict[str, Any] | None]]:
     """(where, row) pairs; row is None when that row could not be parsed."""
     if suffix == ".csv":
-        reader = csv.DictReader(io.StringIO(text, newline=""))
-        if not reader.fieldnames:
-            raise SkipFile("CSV file has no header row")
-        for row in reader:
-            if None in row:  # more cells than the header names
-                yield f"row {reader.line_num}", None
-            else:
-                yield f"row {reader.line_num}", row
+        # strict: a stray quote is an error to report, not a cell that swallows the file.
+        reader = csv.DictReader(io.StringIO(text, newline=""), strict=True)
+        try:
+            if not reader.fieldnames:
+                raise SkipFile("CSV file has no header row")
+        except csv.Error as exc:
+            raise SkipFile(f"unreadable CSV header: {exc}") from exc
+        lines = reader.reader  # DictReader's own line_num is not updated when a row fails
+        while True:
+            line = lines.line_num
+            try:
+                row = next(reader)
+            except StopIteration:
+                return
+            except csv.Error:  # a bad quote, a cell over the size limit: skip to the next row
+                yield f"row {lines.line_num}", None
+                if lines.line_num == line:
+                    return
+                continue
+            # More cells than the header names (fewer is common in exports: empty cells).
+            yield f"row {reader.line_num}", None if None in row else row
     elif suffix == ".jsonl":
-        for number, line in enumerate(text.splitlines(), 1):
+        # Only \n ends a JSON line: splitlines() would also cut at a U+2028 inside a string.
+        for number, line in enumerate(text.split("\n"), 1):
             if not line.strip():
                 continue
             try:
                 row = json.loads(line)
-            except json.JSONDecodeError:
+            except (ValueError, RecursionError):  # ValueError: also a 5,000-digit number
                 yield f"line {number}", None
                 continue
             yield f"line {number}", row if isinstance(row, dict) else None
@@ -163,6 +190,10 @@ def _rows(text: str, suffix: str) -> Iterator[tuple[str, dict[str, Any] | None]]
             data = json.loads(text)
         except json.JSONDecodeError as exc:
             raise SkipFile(f"invalid JSON at line {exc.lineno}, column {exc.colno}") from exc
+        except RecursionError as exc:
+            raise SkipFile("JSON nested too deeply to be a catalog") from exc
+        except ValueError as exc:  # e.g. an integer over Python's 4,300-digit limit
+            raise SkipFile(f"invalid JSON ({exc})") from exc
         if isinstance(data, dict):  # {"products": [...]} and similar wrappers
             data = next((v for v in data.values() if isinstance(v, list)), None)
         if not isinstance(data, list):
@@ -188,7 +219,13 @@ def load_catalog(
         if renames:
             row = {renames.get(str(k).strip().lower(), k): v for k, v in row.items()}
         try:
-            products.append(to_product(row, source))
+            product = to_product(row, source)
+            product.model_dump_json()  # a lone surrogate ("\ud800" in JSON) cannot be stored
+            products.append(product)
+        except RecursionError:  # a value nested too deeply to flatten
+            problems.append(Problem(file=source, where=where, reason="value nested too deeply"))
+        except PydanticSerializationError:
+            problems.append(Problem(file=source, where=where, reason="text is not valid Unicode"))
         except (ValueError, TypeError) as exc:
             problems.append(Problem(file=source, where=where, reason=str(exc)))
     if not products and not problems:

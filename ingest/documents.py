@@ -11,10 +11,9 @@ import io
 import re
 from pathlib import PurePosixPath
 
-from bs4 import BeautifulSoup
+from bs4 import BeautifulSoup, ParserRejectedMarkup
 from langchain_text_splitters import MarkdownHeaderTextSplitter, RecursiveCharacterTextSplitter
 from pypdf import PdfReader
-from pypdf.errors import PdfReadError
 
 from cobbler.records import Chunk, chunk_id
 from ingest.problems import SkipFile
@@ -46,14 +45,18 @@ class DocumentSplitter:
         return [_chunk(p, title, source, page=page) for p in self.by_size.split_text(text)]
 
     def html(self, raw: str, source: str) -> list[Chunk]:
-        return self.markdown(html_to_markdown(raw), source)
+        try:
+            text = html_to_markdown(raw)
+        except ParserRejectedMarkup as exc:  # e.g. a stray "<![" the parser cannot place
+            raise SkipFile("unreadable HTML (the parser rejected the markup)") from exc
+        return self.markdown(text, source)
 
     def pdf(self, data: bytes, source: str) -> list[Chunk]:
         try:
             reader = PdfReader(io.BytesIO(data))
             pages = [page.extract_text() or "" for page in reader.pages]
-        except (PdfReadError, ValueError, KeyError, OSError) as exc:
-            raise SkipFile(f"unreadable PDF ({exc})") from exc
+        except Exception as exc:  # a damaged PDF fails inside pypdf in many ways
+            raise SkipFile(f"unreadable PDF ({type(exc).__name__}: {exc})") from exc
         if not any(p.strip() for p in pages):
             raise SkipFile("PDF has no text layer (scanned images need OCR first)")
         title = _title_from_name(source)

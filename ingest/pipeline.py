@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -35,8 +36,12 @@ DOCUMENT_SUFFIXES = {".md", ".markdown", ".txt", ".html", ".htm", ".pdf"}
 
 
 # Bump when parsing or chunking changes, so every store built before is re-ingested.
-PIPELINE_VERSION = 3
+PIPELINE_VERSION = 4
 WRITE_BATCH = 512  # chunks embedded and written per step: bounds memory on big catalogs
+# One well-formed multi-byte UTF-8 character (2, 3 or 4 bytes).
+_UTF8_MULTIBYTE = re.compile(
+    rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}"
+)
 
 
 class IngestError(RuntimeError):
@@ -77,12 +82,21 @@ def scan(kb_dir: Path) -> Iterator[Path]:
 
 
 def decode(data: bytes) -> str:
-    if b"\x00" in data[:8192]:
-        raise SkipFile("binary content in a text file")
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16 with its byte-order mark
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError as exc:
+            raise SkipFile(f"invalid UTF-16 at byte {exc.start}") from exc
+    if (nul := data.find(b"\x00")) >= 0:
+        raise SkipFile(f"binary content in a text file (a NUL byte at byte {nul})")
     try:
         return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        pass
+    except UnicodeDecodeError as exc:
+        # Valid multi-byte UTF-8 beside the broken bytes: damaged UTF-8, not a legacy
+        # encoding, and reading it as one (cp932, cp1006, ...) would garble every accent.
+        if _UTF8_MULTIBYTE.search(data):
+            line = data.count(b"\n", 0, exc.start) + 1
+            raise SkipFile(f"invalid UTF-8 at line {line} (byte {exc.start})") from exc
     best = from_bytes(data).best()
     if best is None:
         raise SkipFile("text is neither UTF-8 nor any encoding that could be detected")
@@ -104,7 +118,7 @@ def load_file(
     if size == 0:
         raise SkipFile("empty file")
     if size > max_bytes:
-        raise SkipFile(f"larger than the {max_bytes / 1e6:.0f} MB limit (COBBLER_MAX_FILE_MB)")
+        raise SkipFile(f"larger than the {max_bytes / 1e6:g} MB limit (COBBLER_MAX_FILE_MB)")
     data = path.read_bytes()
     if suffix == ".pdf":
         return splitter.pdf(data, source), []
@@ -115,10 +129,14 @@ def load_file(
         products, problems = load_catalog(text, suffix, source, columns)
         return [p.to_chunk() for p in products], problems
     if suffix in {".html", ".htm"}:
-        return splitter.html(text, source), []
-    if suffix in {".md", ".markdown"}:
-        return splitter.markdown(text, source), []
-    return splitter.plain(text, source), []
+        chunks = splitter.html(text, source)
+    elif suffix in {".md", ".markdown"}:
+        chunks = splitter.markdown(text, source)
+    else:
+        chunks = splitter.plain(text, source)
+    if not chunks:
+        raise SkipFile("no readable text once markup is removed")
+    return chunks, []
 
 
 def load_knowledge_base(settings: Settings) -> tuple[int, list[Chunk], list[Problem]]:
@@ -127,6 +145,12 @@ def load_knowledge_base(settings: Settings) -> tuple[int, list[Chunk], list[Prob
     files, chunks, problems = 0, {}, []
     for path in scan(settings.kb_dir):
         source = path.relative_to(settings.kb_dir).as_posix()
+        try:
+            source.encode()
+        except UnicodeEncodeError:  # a name Chroma cannot store as a chunk's source
+            shown = source.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+            problems.append(Problem(file=shown, reason="file name is not valid UTF-8"))
+            continue
         try:
             found, row_problems = load_file(
                 path, source, splitter, max_bytes, settings.catalog_columns
