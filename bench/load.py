@@ -27,7 +27,7 @@ QUESTIONS = [
     ("Do you sell slippers?", "slipper"),
     ("Any sandals for girls?", "sandal"),
     ("How much is next-day delivery?", "deliver"),
-    ("What is a UK size 8 in EU sizes?", "eu"),
+    ("What is a UK size 8 in EU sizes?", "size"),
     ("Do you have waterproof walking boots under £90?", "boot"),
 ]
 SOURCES_MARK = "\n\n---\n"  # app/ui.py: the answer's text ends where its sources begin

@@ -34,6 +34,19 @@ def make_settings(tmp: Path, **overrides: object) -> Settings:
     return Settings(**values)
 
 
+def app_env(tmp: Path, kb: Path, **settings: str) -> dict[str, str]:
+    """Environment for a child `python -m ingest` / `python -m app` on a private store."""
+    return {
+        **os.environ,
+        "COBBLER_KB_DIR": str(kb),
+        "COBBLER_DB_DIR": str(tmp / "db"),
+        "COBBLER_FEEDBACK_DB": str(tmp / "feedback.sqlite3"),
+        "COBBLER_MODEL": "small",
+        "COBBLER_MODELS_DIR": str(ROOT / "models"),
+        **{f"COBBLER_{name.upper()}": value for name, value in settings.items()},
+    }
+
+
 @pytest.fixture(scope="session")
 def embedder() -> Embedder:
     settings = Settings()

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from bench.servers import app_server
-from tests.conftest import BUNDLED_KB, ROOT
+from tests.conftest import BUNDLED_KB, ROOT, app_env
 
 pytestmark = pytest.mark.llm
 
@@ -62,18 +62,9 @@ def test_ingest_serve_and_answer_with_no_outbound_connection(tmp_path):
     kb = tmp_path / "kb"
     shutil.copytree(BUNDLED_KB, kb)
     refused = tmp_path / "refused.log"
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join([str(GUARD), str(ROOT)]),
-        "COBBLER_OFFLINE_LOG": str(refused),
-        "COBBLER_KB_DIR": str(kb),
-        "COBBLER_DB_DIR": str(tmp_path / "db"),
-        "COBBLER_FEEDBACK_DB": str(tmp_path / "feedback.sqlite3"),
-        "COBBLER_MODEL": "small",
-        "COBBLER_MODELS_DIR": str(ROOT / "models"),
-        "COBBLER_MAX_TOKENS": "120",
-        "COBBLER_TEMPERATURE": "0",
-    }
+    env = app_env(tmp_path, kb, max_tokens="120", temperature="0")
+    env["PYTHONPATH"] = os.pathsep.join([str(GUARD), str(ROOT)])
+    env["COBBLER_OFFLINE_LOG"] = str(refused)
     # The library switches are what we test, so none may come from this test's own process.
     for name in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "ANONYMIZED_TELEMETRY"):
         env.pop(name, None)

@@ -16,7 +16,7 @@ from urllib.parse import urljoin, urlparse
 import pytest
 
 from bench.servers import app_server
-from tests.conftest import BUNDLED_KB, ROOT
+from tests.conftest import BUNDLED_KB, ROOT, app_env
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = [
@@ -48,15 +48,7 @@ def app(tmp_path_factory, embedder) -> Iterator[dict]:
             ]
         )
     )
-    env = {
-        **os.environ,
-        "COBBLER_KB_DIR": str(kb),
-        "COBBLER_DB_DIR": str(tmp / "db"),
-        "COBBLER_FEEDBACK_DB": str(tmp / "feedback.sqlite3"),
-        "COBBLER_MODEL": "small",
-        "COBBLER_MODELS_DIR": str(ROOT / "models"),
-        "COBBLER_MAX_TOKENS": "300",
-    }
+    env = app_env(tmp, kb, max_tokens="300")
     subprocess.run(
         [sys.executable, "-m", "ingest"], cwd=ROOT, env=env, check=True, capture_output=True
     )
