@@ -52,6 +52,37 @@ def _claims(
     return prices, figures, named
 
 
+def _per_product(sentence: str, named: Sequence[Source], asked: set[float], checks: Checks) -> str:
+    """The sentence with each product's part citing that product, or "" when a price in it
+    is not the price of the product named last before it."""
+    lowered = sentence.casefold()
+    named = [  # "Lido Sandal" inside "Lido Sandal Wide" is not a second product
+        s
+        for s in named
+        if not any(o is not s and s.title.casefold() in o.title.casefold() for o in named)
+    ]
+    starts = sorted((lowered.find(s.title.casefold()), i, s) for i, s in enumerate(named))
+    head = sentence[: starts[0][0]]
+    if _amounts(head) - asked:
+        return ""
+    parts = [head]
+    for k, (start, _, product) in enumerate(starts):
+        end = starts[k + 1][0] if k + 1 < len(starts) else len(sentence)
+        part = sentence[start:end]
+        if not _supports(product, _amounts(part) - asked, set()):
+            return ""
+        wrong = [int(n) for n in _CITATION.findall(part) if int(n) != product.n]
+        if wrong:
+            checks.corrected_citations.append(
+                "".join(f"[{n}]" for n in wrong) + f"→[{product.n}]: {product.title}"
+            )
+            first = _CITATION.search(part) or re.search("$", part)
+            rest = _CITATION.sub("", part[first.end() :])
+            part = f"{part[: first.start()]} [{product.n}]{rest}"
+        parts.append(part)
+    return "".join(parts)
+
+
 def check_answer(text: str, sources: Sequence[Source], question: str = "") -> tuple[str, Checks]:
     """The answer with bad citations fixed and unsupported sentences removed, and the verdict.
 
@@ -86,6 +117,12 @@ def _check_sentence(
     prices -= asked
     if not prices and not figures and not named:
         return sentence.strip()
+    if len(named) > 1 and prices:  # "A costs £x [1] and B costs £y [2]"
+        fixed = _per_product(sentence, named, asked, checks)
+        if fixed and (not figures or any(_supports(s, set(), figures) for s in sources)):
+            return fixed.strip()
+        checks.removed_sentences.append(sentence.strip())
+        return ""
     # Prefer what the sentence cites; then a product it names; then any source. A price
     # said of a named product must be that product's own.
     candidates = valid + [s for s in named if s not in valid]

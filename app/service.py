@@ -44,9 +44,10 @@ def fallback_answer(sources: list[Source]) -> str:
     return "\n".join(lines)
 
 
-def listing_answer(constraints: Constraints, sources: list[Source]) -> str:
+def listing_answer(constraints: Constraints, sources: list[Source], lead: str = "") -> str:
+    """The matched products as a list, after `lead` (what the model wrote) if there is one."""
     products = [s for s in sources if s.kind == "product"]
-    lines = [f"Yes, we have {constraints.describe()}. Here are some you might like:"]
+    lines = [lead or f"Yes, we have {constraints.describe()}.", "Here are some you might like:"]
     lines += [f"- {s.title}, {s.price_label} [{s.n}]" for s in products]
     return "\n".join(lines)
 
@@ -119,15 +120,16 @@ class Assistant:
                     answer.answer += piece
                     yield answer.model_copy()
             answer.answer, answer.checks = check_answer(answer.answer, answer.sources, question)
-            if not answer.answer:
+            products = [s for s in answer.sources if s.kind == "product"]
+            shows = any(f"[{s.n}]" in answer.answer for s in products)
+            if constraints.hard and products and not shows:
+                # The evidence says the shop has them: a "no", or a "yes" whose product lines
+                # failed the checks, becomes the list of what matched.
+                refused = not answer.answer or REFUSAL.search(answer.answer)
+                lead = "" if refused else answer.answer
+                answer.answer = listing_answer(constraints, answer.sources, lead)
+            elif not answer.answer:
                 answer.answer = fallback_answer(answer.sources)
-            elif (
-                constraints.hard
-                and any(s.kind == "product" for s in answer.sources)
-                and REFUSAL.search(answer.answer)
-            ):
-                # The evidence says the shop has them; a small model saying "no" is wrong.
-                answer.answer = listing_answer(constraints, answer.sources)
         answer.answer = answer.answer.strip()
         timings.total_ms = round((time.perf_counter() - started) * 1000, 1)
         yield answer

@@ -91,3 +91,23 @@ def test_a_product_price_must_be_that_products_own_price():
         assert text == "" and checks.removed_sentences
     text, checks = check_answer("Everything costs £1 today [3].", [boot, notice])
     assert checks.ok  # a document's own figure, not said of a product
+
+
+def test_one_sentence_may_price_several_products_each_with_its_own_price():
+    both = (
+        "The Northfell Ridge Walking Boot costs £79.99 [1], and the Pebblestep Lido Sandal "
+        "costs £24.50 [2]."
+    )
+    assert check_answer(both, SOURCES) == (both, check_answer(both, SOURCES)[1])
+    swapped = (
+        "The Northfell Ridge Walking Boot costs £24.50 [1], and the Pebblestep Lido Sandal "
+        "costs £79.99 [2]."
+    )
+    text, checks = check_answer(swapped, SOURCES)
+    assert text == "" and checks.removed_sentences == [swapped]
+    wrong_number = (
+        "The Northfell Ridge Walking Boot costs £79.99 [2], and the Pebblestep Lido Sandal "
+        "costs £24.50 [2]."
+    )
+    text, checks = check_answer(wrong_number, SOURCES)
+    assert text == both and checks.corrected_citations == ["[2]→[1]: Northfell Ridge Walking Boot"]

@@ -82,6 +82,8 @@ def test_a_no_that_the_evidence_contradicts_becomes_a_listing():
     assert REFUSAL.search("No, I don't have waterproof walking boots under £90.")
     text = listing_answer(parse("walking boots under £90", CATALOG_FREE), [boot])
     assert text == (
-        "Yes, we have walking boots under £90. Here are some you might like:\n"
+        "Yes, we have walking boots under £90.\nHere are some you might like:\n"
         "- Bramble Edale Walking Boots, £64.99 [2]"
     )
+    lead = "Yes, we have waterproof walking boots under £90."
+    assert listing_answer(parse("boots", CATALOG_FREE), [boot], lead).startswith(lead + "\n")
