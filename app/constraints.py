@@ -301,7 +301,11 @@ def find_brands(question: str, catalog: Catalog) -> tuple[list[str], list[str]]:
         candidates |= set(re.findall(r"\b[A-Z][a-zA-Z]{2,}\b", question))
         for name in sorted(candidates):
             word = name.casefold()
-            if word not in _NOT_NAMES and word not in (catalog.names or catalog.vocabulary):
+            # A capitalised name must be something the shop sells; a lowercase word ("from
+            # other brands") only needs to be a word the shop uses.
+            sold = catalog.names if name[:1].isupper() and catalog.names else catalog.vocabulary
+            known_word = word in _SHOP_WORDS or word in sold
+            if word not in _NOT_NAMES and not known_word:
                 unknown.append(name)
     return known, unknown
 

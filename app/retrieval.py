@@ -75,13 +75,13 @@ class Index:
         brands = {m["brand_key"]: m["brand"] for m in metadatas if m.get("brand_key")}
         vocabulary = {w for tokens in tokenized for w in tokens}
         vocabulary |= {w for t in texts for w in _TOKEN.findall(t.casefold())}
-        names = {
-            word
+        named = [
+            str(m.get(field, "")).casefold()
             for m in metadatas
             if m.get("kind") == "product"
             for field in ("title", "brand", "category")
-            for word in _TOKEN.findall(str(m.get(field, "")).casefold())
-        }
+        ]
+        names = {w for text in named for w in (*tokenize(text), *_TOKEN.findall(text))}
         index = cls(
             collection=collection,
             ids=ids,

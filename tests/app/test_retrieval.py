@@ -25,3 +25,17 @@ def test_policy_question_finds_the_returns_document(bundled_store, bundled_setti
     )
     assert sources[0].kind == "document"
     assert "return" in sources[0].source
+
+
+def test_only_names_the_shop_does_not_sell_count_as_unknown_brands(
+    bundled_store, bundled_settings, embedder
+):
+    """Shop words ("Men's", "Sneakers", "other brands") are not brands the shop lacks."""
+    from app.constraints import resolve
+
+    store, _ = bundled_store
+    catalog = Retriever(embedder, store, bundled_settings).catalog()
+    shop_words = ("Men's slippers", "Sneakers for kids under £30", "Do you repair other brands?")
+    for question in shop_words:
+        assert resolve(question, [], catalog).unknown_brands == [], question
+    assert resolve("Any Balenciaga sandals?", [], catalog).unknown_brands == ["Balenciaga"]
