@@ -10,18 +10,15 @@ this run's measured prefill speed), decoding tokens/s through the app and throug
 from __future__ import annotations
 
 import argparse
-import os
-import socket
 import statistics
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import cobbler  # noqa: F401
 from app.generation import build_messages
 from app.wiring import build_assistant
-from bench.common import ROOT, table
+from bench.common import table
+from bench.servers import app_server
 from cobbler.settings import Settings
 
 QUESTIONS = [
@@ -58,44 +55,18 @@ def _prefill_speed(llm, prompt_tokens: list[int]) -> float:
 
 def _server_peak_rss(settings: Settings, questions: list[str]) -> float:
     """Start the real app, ask through gradio_client, read the server's VmHWM (peak RSS)."""
+    import tempfile
+
     from gradio_client import Client
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = {
-        **os.environ,
-        "COBBLER_PORT": str(port),
-        "COBBLER_MODEL": settings.model,
-        "COBBLER_DB_DIR": str(settings.db_dir),
-    }
-    server = subprocess.Popen(
-        [sys.executable, "-m", "app"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 180
-        while True:
-            try:
-                client = Client(f"http://127.0.0.1:{port}/", verbose=False)
-                break
-            except Exception:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise RuntimeError("app did not start") from None
-                time.sleep(1)
+    env = {"COBBLER_MODEL": settings.model, "COBBLER_DB_DIR": str(settings.db_dir)}
+    with tempfile.TemporaryDirectory() as tmp, app_server(env, Path(tmp) / "app.log") as app:
+        client = Client(app.url + "/", verbose=False)
         for question in questions:
             client.predict(question, api_name="/chat")
-        status = Path(f"/proc/{server.pid}/status").read_text()
-        peak_kb = next(
-            int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM")
-        )
-        return peak_kb / 1024
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+        status = Path(f"/proc/{app.process.pid}/status").read_text()
+    peak_kb = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM"))
+    return peak_kb / 1024
 
 
 def main(argv: list[str] | None = None) -> None:

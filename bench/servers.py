@@ -7,12 +7,12 @@ end; its output goes to a log file that the caller can show when something fails
 from __future__ import annotations
 
 import contextlib
+import http.client
 import os
 import signal
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -34,8 +34,12 @@ def free_port() -> int:
 @dataclass
 class Server:
     process: subprocess.Popen
-    url: str
+    port: int
     log: Path
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
 
     def output(self) -> str:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
@@ -46,9 +50,12 @@ def _wait(server: Server, probe: str, timeout: float) -> None:
     while True:
         if server.process.poll() is not None:
             raise RuntimeError(f"{server.url} exited at start:\n{server.output()[-3000:]}")
-        try:
-            with urllib.request.urlopen(server.url + probe, timeout=5):
-                return
+        try:  # loopback only: these servers are bound to 127.0.0.1
+            probe_connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=5)
+            probe_connection.request("GET", probe)
+            probe_connection.getresponse().read()
+            probe_connection.close()
+            return
         except OSError:
             if time.monotonic() > deadline:
                 raise RuntimeError(f"{server.url} did not answer in {timeout:.0f} s") from None
@@ -74,7 +81,7 @@ def serve(
             stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group, so helpers and tracers stop too
         )
-    server = Server(process, f"http://127.0.0.1:{port}", log)
+    server = Server(process, port, log)
     try:
         _wait(server, probe, timeout)
         yield server
