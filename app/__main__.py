@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import json
 import logging
 import sys
+import time
 from pathlib import Path
 
 import cobbler  # noqa: F401  (offline switches before any model library loads)
 from cobbler.models import ModelError
-from cobbler.settings import Settings
+from cobbler.settings import Settings, SettingsError, load_settings
 from cobbler.store import StoreError
+
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+FLAGS = {"db_dir": "--db", "model": "--model", "k": "--k", "host": "--host", "port": "--port"}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -28,8 +33,14 @@ def _parser() -> argparse.ArgumentParser:
         command = commands.add_parser(name, parents=[common], help=text)
         command.add_argument("question")
         command.add_argument("--json", action="store_true", help="print one JSON object")
-    evaluate = commands.add_parser("eval", help="measure retrieval or answer quality")
-    evaluate.add_argument("what", choices=["retrieval", "answers"])
+        command.add_argument(
+            "--history",
+            type=Path,
+            help='the chat so far: a JSON list of {"role", "content"} messages; an assistant '
+            'message may carry the "sources" that ask --json printed for it',
+        )
+    evaluate = commands.add_parser("eval", help="measure retrieval, answer or conversation quality")
+    evaluate.add_argument("what", choices=["retrieval", "answers", "conversations"])
     evaluate.add_argument("--tests", type=Path, required=True, help="JSONL test file")
     evaluate.add_argument("--kb", type=Path, help="ingest this folder into a temporary store")
     evaluate.add_argument("--db", type=Path, help="vector store folder (COBBLER_DB_DIR)")
@@ -37,6 +48,9 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--k", type=int, default=10, help="sources judged per question")
     evaluate.add_argument("--compare-dense", action="store_true", help="also the plain retriever")
     evaluate.add_argument("--json", action="store_true", help="print one JSON object")
+    evaluate.add_argument(
+        "--no-model", action="store_true", help="conversations: check searches only, no answers"
+    )
     export = commands.add_parser("feedback", help="export shoppers' thumbs up/down")
     export.add_argument("--format", choices=["csv", "jsonl"], default="csv")
     export.add_argument("--out", type=Path, help="file to write (default: standard output)")
@@ -55,12 +69,63 @@ def main(argv: list[str] | None = None) -> int:
         "host": args.host,
         "port": args.port,
     }
-    settings = Settings(**{k: v for k, v in overrides.items() if v is not None})
     try:
+        settings = load_settings(overrides, FLAGS)
         return _run(args, settings)
-    except (ModelError, StoreError, ValueError) as exc:
+    except (ModelError, StoreError, ValueError) as exc:  # SettingsError is a ValueError
         print(f"cobbler: {exc}", file=sys.stderr)
         return 2
+
+
+def check_exposure(settings: Settings) -> str | None:
+    """Refuse to serve beyond this machine without a login unless COBBLER_ALLOW_OPEN says
+    so; then return a warning to print. None when the page stays on this machine."""
+    host = settings.host.strip("[]").lower()
+    try:
+        loopback = host in LOOPBACK or ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a host name other than localhost
+        loopback = False
+    if loopback or settings.auth:
+        return None
+    where = f"{settings.host}:{settings.port}"
+    if not settings.allow_open:
+        raise SettingsError(
+            f"host {settings.host!r} (COBBLER_HOST or --host) serves the chat beyond this "
+            "machine without a login: set COBBLER_AUTH=user:password, or "
+            "COBBLER_ALLOW_OPEN=true to serve it openly on purpose"
+        )
+    return (
+        f"WARNING: the chat page is open to anyone who can reach {where}, with no login "
+        "(COBBLER_ALLOW_OPEN=true). Set COBBLER_AUTH=user:password to require one."
+    )
+
+
+def _messages(path: Path) -> list[dict]:
+    """The chat history file of `ask --history`, checked: a JSON list of messages."""
+    try:
+        messages = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"{path}: not a readable JSON file ({exc})") from exc
+    if not isinstance(messages, list) or not all(
+        isinstance(m, dict) and m.get("role") in ("user", "assistant") for m in messages
+    ):
+        raise ValueError(
+            f'{path}: must be a JSON list of {{"role": "user" or "assistant", "content": ...}}'
+        )
+    return messages
+
+
+def _question(text: str, settings: Settings) -> str:
+    """The chat page's question rules, for the command line too."""
+    question = text.strip()
+    if not question:
+        raise ValueError("the question is empty")
+    if len(question) > settings.max_question_chars:
+        raise ValueError(
+            f"the question is {len(question)} characters long; the limit is "
+            f"{settings.max_question_chars} (COBBLER_MAX_QUESTION_CHARS)"
+        )
+    return question
 
 
 def _evaluate(args: argparse.Namespace, settings: Settings) -> int:
@@ -69,7 +134,10 @@ def _evaluate(args: argparse.Namespace, settings: Settings) -> int:
     from app import evaluation
     from app.wiring import build_assistant
 
-    tests = evaluation.load_tests(args.tests)
+    if args.what == "conversations":
+        conversations = evaluation.load_conversations(args.tests)
+    else:
+        tests = evaluation.load_tests(args.tests)
     if args.kb:
         from cobbler.embeddings import Embedder
         from cobbler.store import open_client
@@ -79,6 +147,17 @@ def _evaluate(args: argparse.Namespace, settings: Settings) -> int:
             update={"kb_dir": args.kb, "db_dir": Path(tempfile.mkdtemp(prefix="cobbler-eval-"))}
         )
         ingest(settings, Embedder.from_settings(settings), open_client(settings))
+    if args.what == "conversations":
+        with_model = not args.no_model
+        assistant = build_assistant(settings, with_model=with_model)
+        report = evaluation.evaluate_conversations(assistant, conversations, with_model)
+        if args.json:
+            print(report.model_dump_json())
+        else:
+            model = assistant.chat.label if assistant.chat else "no model: searches only"
+            print(f"{args.tests} ({len(conversations)} conversations, {model})")
+            print(evaluation.format_conversations(report, conversations))
+        return 0
     assistant = build_assistant(settings, with_model=args.what == "answers")
     if args.what == "answers":
         report = evaluation.evaluate_answers(assistant, tests)
@@ -112,9 +191,17 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     from app.wiring import build_assistant
 
+    if args.command in ("ask", "retrieve"):
+        args.question = _question(args.question, settings)  # before any model loads
+        messages = _messages(args.history) if args.history else []
+    warning = check_exposure(settings) if args.command == "serve" else None
     assistant = build_assistant(settings, with_model=args.command != "retrieve")
+    if args.command in ("ask", "retrieve"):
+        conversation = assistant.replay(messages)
     if args.command == "retrieve":
-        sources, ms = assistant.retrieve(args.question)
+        started = time.perf_counter()
+        sources = assistant.search(args.question, conversation)[0].sources
+        ms = (time.perf_counter() - started) * 1000
         if args.json:
             print(json.dumps({"sources": [s.model_dump() for s in sources], "retrieve_ms": ms}))
         else:
@@ -122,7 +209,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
                 print(f"[{s.n}] {s.score:.3f} {s.title} ({s.source})")
         return 0
     if args.command == "ask":
-        answer = assistant.ask(args.question)
+        answer = assistant.ask(args.question, conversation)
         if args.json:
             print(answer.model_dump_json())
         else:
@@ -132,23 +219,34 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         return 0
 
     from app.feedback import FeedbackStore
-    from app.ui import CSS, THEME, build_ui
+    from app.ui import CSS, THEME, ServedFiles, build_ui
 
+    served = ServedFiles(settings.kb_dir, assistant.retriever.store)
+    served.refresh()
     page = build_ui(
         assistant,
         FeedbackStore(settings.feedback_db),
         settings.kb_dir,
         settings.max_question_chars,
         settings.concurrency,
+        served,
     )
+    served.page = page
+    served.follow()
+    if warning:
+        bar = "!" * min(len(warning), 100)
+        print(f"{bar}\n{warning}\n{bar}", file=sys.stderr, flush=True)
     page.queue(default_concurrency_limit=settings.concurrency).launch(
         server_name=settings.host,
         server_port=settings.port,
         theme=THEME,
         css=CSS,
         footer_links=[],
-        allowed_paths=[str(settings.kb_dir.resolve())],
-        auth=tuple(settings.auth.split(":", 1)) if ":" in settings.auth else None,
+        # Only the published documents, never the whole folder (a hidden .env, a skipped
+        # file). ServedFiles refreshes this list when an ingest is published.
+        allowed_paths=served.allowed,
+        max_file_size=0,  # the page takes no uploads: refuse any that are sent anyway
+        auth=tuple(settings.auth.split(":", 1)) if settings.auth else None,
     )
     return 0
 

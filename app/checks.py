@@ -5,36 +5,60 @@ borrows a figure from nowhere. Each sentence's claims (prices, policy figures su
 "30 days", product names) must be found in a source the sentence cites; when they are
 found in another retrieved source the citation is corrected, and when they are found
 nowhere the sentence is removed. The verdict travels with the answer.
+
+Prices are read in any currency (cobbler.money): "$45", "€1.299,00", "¥12,000", "45 euros".
+A price said of a product must be its structured price in its own currency.
 """
 
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Sequence
 
+from cobbler.money import format_price, money_mentions, price_bounds
 from cobbler.records import Checks, Source
 
+Amount = tuple[float, str | None]  # value and ISO currency (None: any)
+
 _CITATION = re.compile(r"\s?\[(\d+)\]")
-_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9£\[*-])")
-_PRICE = re.compile(r"£\s?(\d[\d,]*(?:\.\d{1,2})?)")
+_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\[*-]|[^\w\s])")  # [^\w\s]: "$5 is…"
 _FIGURE = re.compile(
     r"\b(\d+(?:\.\d+)?)[\s-]*(working days?|days?|weeks?|months?|years?|hours?|%|per cent)",
     re.I,
 )
 
 
-def _amounts(text: str) -> set[float]:
-    return {float(m.replace(",", "")) for m in _PRICE.findall(text)}
+def sources_currency(sources: Sequence[Source]) -> str | None:
+    """The currency the retrieved products are priced in: what a bare "$" means here."""
+    counts = Counter(s.currency for s in sources if s.kind == "product" and s.currency)
+    return counts.most_common(1)[0][0] if counts else None
 
 
-def _supports(source: Source, prices: set[float], figures: set[tuple[str, str]]) -> bool:
+def _amounts(text: str, currency: str | None) -> set[Amount]:
+    return {(value, code) for value, code, _, _ in money_mentions(text, currency)}
+
+
+def _same(a: Amount, b: Amount) -> bool:
+    return abs(a[0] - b[0]) <= 0.005 and (a[1] is None or b[1] is None or a[1] == b[1])
+
+
+def _unasked(prices: set[Amount], asked: set[Amount]) -> set[Amount]:
+    return {p for p in prices if not any(_same(p, q) for q in asked)}
+
+
+def _supports(
+    source: Source, prices: set[Amount], figures: set[tuple[str, str]], currency: str | None
+) -> bool:
     if source.kind == "product":
         # A product's price is its structured field, not any amount in its description
-        # (a supplier's text could say "now only £1").
-        known = {p for p in (source.price_min, source.price_max) if p is not None}
+        # (a supplier's text could say "now only £1"), and in its own currency.
+        known = {
+            (p, source.currency) for p in (source.price_min, source.price_max) if p is not None
+        }
     else:
-        known = _amounts(source.text)
-    if any(all(abs(p - k) > 0.005 for k in known) for p in prices):
+        known = _amounts(source.text, currency)
+    if any(not any(_same(p, k) for k in known) for p in prices):
         return False
     text = source.text.casefold()
     return all(
@@ -42,17 +66,66 @@ def _supports(source: Source, prices: set[float], figures: set[tuple[str, str]])
     )
 
 
-def _claims(
-    sentence: str, sources: Sequence[Source]
-) -> tuple[set[float], set[tuple[str, str]], list[Source]]:
+_NUMBER = re.compile(r"(?<![\w.,])\d+(?:\.\d+)?(?![\w]|[.,]\d)")
+# A table row as ingest writes it: "Men's sizes: UK 10, EU 44.5, US 11, Foot length (cm) 27.9."
+_ROW = re.compile(r"(?m)^[^:\n]{1,80}: (?:[^,\n]* \d[\d.]*, )+[^,\n]* \d[\d.]*\.$")
+
+
+def _numbers(sentence: str, currency: str | None) -> set[str]:
+    """Bare numbers in a sentence (not money, not a figure with its unit), as written."""
     bare = _CITATION.sub("", sentence)
-    prices = _amounts(bare)
+    for start, end in sorted(
+        ((a, b) for _, _, a, b in money_mentions(bare, currency)), reverse=True
+    ):
+        bare = bare[:start] + " " * (end - start) + bare[end:]
+    bare = _FIGURE.sub(" ", bare)
+    return {n.rstrip("0").rstrip(".") if "." in n else n for n in _NUMBER.findall(bare)}
+
+
+def _rows(source: Source) -> list[str]:
+    return _ROW.findall(source.text) if source.kind == "document" else []
+
+
+def _one_row(source: Source, numbers: set[str]) -> bool:
+    """Whether one row of the source's tables holds every number: a figure read from a
+    table must come from the row it belongs to, not from the neighbouring column's row."""
+    for row in _rows(source):
+        found = {n.rstrip("0").rstrip(".") if "." in n else n for n in _NUMBER.findall(row)}
+        if numbers <= found:
+            return True
+    return False
+
+
+def _wrong_brand(sentence: str, products: Sequence[Source], brands: Sequence[str]) -> str | None:
+    """A brand the sentence names that none of the products it cites or names is from."""
+    if not products:
+        return None
+    own = {(p.brand or "").casefold() for p in products}
+    for brand in brands:
+        if brand.casefold() not in own and re.search(
+            rf"(?<!\w){re.escape(brand)}(?!\w)", sentence, re.I
+        ):
+            return brand
+    return None
+
+
+def _claims(
+    sentence: str, sources: Sequence[Source], currency: str | None
+) -> tuple[set[Amount], set[tuple[str, str]], list[Source]]:
+    bare = _CITATION.sub("", sentence)
+    prices = _amounts(bare, currency)
     figures = {(n, unit.casefold()) for n, unit in _FIGURE.findall(bare)}
     named = [s for s in sources if s.kind == "product" and s.title.casefold() in bare.casefold()]
     return prices, figures, named
 
 
-def _per_product(sentence: str, named: Sequence[Source], asked: set[float], checks: Checks) -> str:
+def _per_product(
+    sentence: str,
+    named: Sequence[Source],
+    asked: set[Amount],
+    checks: Checks,
+    currency: str | None,
+) -> str:
     """The sentence with each product's part citing that product, or "" when a price in it
     is not the price of the product named last before it."""
     lowered = sentence.casefold()
@@ -63,13 +136,13 @@ def _per_product(sentence: str, named: Sequence[Source], asked: set[float], chec
     ]
     starts = sorted((lowered.find(s.title.casefold()), i, s) for i, s in enumerate(named))
     head = sentence[: starts[0][0]]
-    if _amounts(head) - asked:
+    if _unasked(_amounts(head, currency), asked):
         return ""
     parts = [head]
     for k, (start, _, product) in enumerate(starts):
         end = starts[k + 1][0] if k + 1 < len(starts) else len(sentence)
         part = sentence[start:end]
-        if not _supports(product, _amounts(part) - asked, set()):
+        if not _supports(product, _unasked(_amounts(part, currency), asked), set(), currency):
             return ""
         wrong = [int(n) for n in _CITATION.findall(part) if int(n) != product.n]
         if wrong:
@@ -83,17 +156,33 @@ def _per_product(sentence: str, named: Sequence[Source], asked: set[float], chec
     return "".join(parts)
 
 
-def check_answer(text: str, sources: Sequence[Source], question: str = "") -> tuple[str, Checks]:
+def check_answer(
+    text: str,
+    sources: Sequence[Source],
+    question: str = "",
+    currency: str | None = None,
+    brands: Sequence[str] = (),
+) -> tuple[str, Checks]:
     """The answer with bad citations fixed and unsupported sentences removed, and the verdict.
 
-    Amounts the shopper wrote in the question ("under £90") may be repeated without a source.
+    Amounts the shopper wrote in the question ("under $90", "under 90") may be repeated
+    without a source. `currency` is the shop's (what a bare "$" or "kr" means); by default
+    the currency the retrieved products are priced in. `brands` are the brand names the
+    shop knows (and those the shopper asked for): a sentence naming one must cite a product
+    of that brand.
     """
     checks = Checks()
-    asked = _amounts(question)
+    currency = currency or sources_currency(sources)
+    asked = _amounts(question, currency)
+    bounds = price_bounds(question, currency)
+    if not bounds.approximate:  # "around $100" bounds are 80 and 120: not what was written
+        asked |= {(v, bounds.currency) for v in (bounds.low, bounds.high) if v is not None}
     lines = []
     for line in text.split("\n"):
         kept = [
-            _check_sentence(s, sources, checks, asked) for s in _SENTENCE.split(line) if s.strip()
+            _check_sentence(s, sources, checks, asked, currency, brands)
+            for s in _SENTENCE.split(line)
+            if s.strip()
         ]
         if any(kept) or not line.strip():
             lines.append(" ".join(s for s in kept if s))
@@ -104,7 +193,12 @@ def check_answer(text: str, sources: Sequence[Source], question: str = "") -> tu
 
 
 def _check_sentence(
-    sentence: str, sources: Sequence[Source], checks: Checks, asked: set[float]
+    sentence: str,
+    sources: Sequence[Source],
+    checks: Checks,
+    asked: set[Amount],
+    currency: str | None,
+    brands: Sequence[str] = (),
 ) -> str:
     by_n = {s.n: s for s in sources}
     cited = [int(n) for n in _CITATION.findall(sentence)]
@@ -113,13 +207,30 @@ def _check_sentence(
             checks.removed_citations.append(n)
             sentence = re.sub(rf"\s?\[{n}\]", "", sentence)
     valid = [by_n[n] for n in cited if n in by_n]
-    prices, figures, named = _claims(sentence, sources)
-    prices -= asked
+    prices, figures, named = _claims(sentence, sources, currency)
+    prices = _unasked(prices, asked)
+    products = [s for s in valid if s.kind == "product"] + [s for s in named if s not in valid]
+    if _wrong_brand(sentence, products, brands):
+        # "the X boots from Y [1]" where [1] is not from Y: a product under another's name.
+        checks.removed_sentences.append(sentence.strip())
+        return ""
+    numbers = _numbers(sentence, currency)
+    tabular = len(numbers) >= 2 and any(_rows(s) for s in sources)
+    if tabular:
+        # Several numbers from a table: only a source whose one row holds them all.
+        rows = [s for s in valid + [s for s in sources if s not in valid] if _one_row(s, numbers)]
+        if not rows:
+            checks.removed_sentences.append(sentence.strip())
+            return ""
+        if not prices and not figures and not named:
+            if rows[0] not in valid:
+                return _recite(sentence, rows[0], valid, checks, ", ".join(sorted(numbers)))
+            return sentence.strip()
     if not prices and not figures and not named:
         return sentence.strip()
     if len(named) > 1 and prices:  # "A costs £x [1] and B costs £y [2]"
-        fixed = _per_product(sentence, named, asked, checks)
-        if fixed and (not figures or any(_supports(s, set(), figures) for s in sources)):
+        fixed = _per_product(sentence, named, asked, checks, currency)
+        if fixed and (not figures or any(_supports(s, set(), figures, currency) for s in sources)):
             return fixed.strip()
         checks.removed_sentences.append(sentence.strip())
         return ""
@@ -129,17 +240,25 @@ def _check_sentence(
     candidates += [s for s in sources if s not in candidates]
     if named and prices:
         candidates = [s for s in candidates if s in named]
-    support = next((s for s in candidates if _supports(s, prices, figures)), None)
+    support = next((s for s in candidates if _supports(s, prices, figures, currency)), None)
     if support is None:
         checks.removed_sentences.append(sentence.strip())
         return ""
     if support not in valid:
         claim = ", ".join(
-            [f"£{p:.2f}" for p in sorted(prices)] + [f"{n} {u}" for n, u in sorted(figures)]
+            [format_price(v, v, code) for v, code in sorted(prices, key=lambda p: p[0])]
+            + [f"{n} {u}" for n, u in sorted(figures)]
         )
-        wrong = "".join(f"[{s.n}]" for s in valid) or "none"
-        checks.corrected_citations.append(f"{wrong}→[{support.n}]: {claim or support.title}")
-        sentence = _CITATION.sub("", sentence).rstrip()
-        end = sentence[-1] if sentence[-1:] in ".!?" else ""
-        sentence = f"{sentence.rstrip('.!?')} [{support.n}]{end}"
+        return _recite(sentence, support, valid, checks, claim or support.title)
     return sentence.strip()
+
+
+def _recite(
+    sentence: str, support: Source, valid: Sequence[Source], checks: Checks, claim: str
+) -> str:
+    """The sentence citing `support` instead of what it cited, and the correction noted."""
+    wrong = "".join(f"[{s.n}]" for s in valid) or "none"
+    checks.corrected_citations.append(f"{wrong}→[{support.n}]: {claim}")
+    sentence = _CITATION.sub("", sentence).rstrip()
+    end = sentence[-1] if sentence[-1:] in ".!?" else ""
+    return f"{sentence.rstrip('.!?')} [{support.n}]{end}".strip()

@@ -14,15 +14,19 @@ import math
 import re
 import statistics
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, Field, ValidationError
 
-from app.service import Assistant
+from app.checks import sources_currency
+from app.service import Assistant, Reply
+from app.understanding import Turn
+from cobbler.money import money_mentions
 from cobbler.records import Source
-from cobbler.vocabulary import metadata_key
+from cobbler.vocabulary import Vocabulary, metadata_key
 
 REFUSALS = re.compile(
     r"don't know|do not know|do not have|don't have|couldn't find|can't find|cannot find|"
@@ -38,10 +42,13 @@ class Expected(BaseModel):
     price_max: float | None = None
     price_min: float | None = None
 
-    def admits(self, source: Source) -> bool:
+    def admits(self, source: Source, vocabulary: Vocabulary) -> bool:
+        """Whether a product meets the test's constraints. The type is written in the
+        shopper's words ("walking boots") and read with the shop's learned vocabulary."""
         if self.brand and (source.brand or "").casefold() != self.brand.casefold():
             return False
-        if self.type and not source.tags.get(metadata_key("type", self.type)):
+        kinds = {m.key for m in vocabulary.find_types(self.type)} if self.type else set()
+        if self.type and not any(source.tags.get(metadata_key("type", k)) for k in kinds):
             return False
         if self.audience and not source.tags.get(metadata_key("for", self.audience)):
             return False
@@ -133,12 +140,18 @@ def evaluate_retrieval(
     assistant: Assistant, tests: Sequence[Test], k: int = 10, dense_only: bool = False
 ) -> RetrievalReport:
     rows, latencies = [], []
+    vocabulary = assistant.retriever.catalog().shop.vocabulary
     for test in tests:
+        earlier = (
+            []
+            if dense_only
+            else assistant.replay([{"role": "user", "content": q} for q in test.history])
+        )
         started = time.perf_counter()
         if dense_only:  # the plain baseline: one vector search, no constraints, no keywords
             sources = assistant.retriever.search(test.question, None, k, dense_only=True).sources
         else:
-            sources = assistant.search(test.question, test.history, k)[0].sources
+            sources = assistant.search(test.question, earlier, k)[0].sources
         latencies.append((time.perf_counter() - started) * 1000)
         ranks = keyword_ranks(sources, test.keywords)
         products = [s for s in sources if s.kind == "product"]
@@ -149,7 +162,7 @@ def evaluate_retrieval(
                     (r if r is not None and r <= k else None, ndcg(sources, kw, k))
                     for r, kw in zip(ranks, test.keywords)
                 ],
-                "constraint_hits": [test.constraints.admits(s) for s in products]
+                "constraint_hits": [test.constraints.admits(s, vocabulary) for s in products]
                 if test.constraints and not test.expect_none
                 else [],
                 "none_ok": (not products) if test.expect_none else None,
@@ -182,27 +195,27 @@ class AnswerReport(BaseModel):
 def evaluate_answers(assistant: Assistant, tests: Sequence[Test]) -> AnswerReport:
     recall, valid, refusals, false_refusals, ttft, rates = [], [], [], [], [], []
     for test in tests:
-        history = [
-            m
-            for q in test.history
-            for m in ({"role": "user", "content": q}, {"role": "assistant", "content": ""})
-        ]
-        answer = assistant.ask(test.question, history)
+        earlier = assistant.replay([{"role": "user", "content": q} for q in test.history])
+        answer = assistant.ask(test.question, earlier)
         text = answer.answer.casefold()
         if test.keywords:
             recall.append(sum(k.casefold() in text for k in test.keywords) / len(test.keywords))
         cited = {int(n) for n in re.findall(r"\[(\d+)\]", answer.answer)}
         numbers = {s.n for s in answer.sources}
+        # Every amount in any currency is a product's own price (in its currency) or is
+        # written in a source or the question.
+        currency = sources_currency(answer.sources)
+        written = money_mentions(" ".join(s.text for s in answer.sources), currency)
+        written += money_mentions(test.question, currency)
         prices_ok = all(
             any(
-                abs(float(p) - q) < 0.005
+                abs(value - q) < 0.005 and s.currency in (None, code)
                 for s in answer.sources
                 for q in (s.price_min, s.price_max)
                 if q is not None
             )
-            or f"£{p}" in " ".join(s.text for s in answer.sources)
-            or f"£{p}" in test.question
-            for p in re.findall(r"£(\d+(?:\.\d{1,2})?)", answer.answer)
+            or any(abs(value - v) < 0.005 and c == code for v, c, _, _ in written)
+            for value, code, _, _ in money_mentions(answer.answer, currency)
         )
         valid.append(cited <= numbers and prices_ok)
         refused = bool(REFUSALS.search(answer.answer))
@@ -264,3 +277,162 @@ def format_retrieval(reports: dict[str, RetrievalReport]) -> str:
 
 def dump(report: BaseModel) -> str:
     return json.dumps(report.model_dump(), indent=None)
+
+
+# Conversations ----------------------------------------------------------------------------
+
+
+class TurnExpectation(BaseModel):
+    """What one turn of a conversation must get right."""
+
+    topic: Literal["products", "documents"] | None = None  # the kind of the first source
+    constraints: Expected | None = None  # every product source meets them
+    files: list[str] = Field(default_factory=list)  # a top-3 source comes from one of these
+    refers_to: list[int] = Field(default_factory=list)  # the earlier turn's shown products
+    none: bool = False  # an honest "we do not have that"
+    cheaper_than_shown: bool = False  # every product below the cheapest shown before
+    pricier_than_shown: bool = False  # every product above the dearest shown before
+    must: list[str] = Field(default_factory=list)  # phrases the answer says (needs a model)
+    must_not: list[str] = Field(default_factory=list)
+
+
+class ConversationTurn(BaseModel):
+    user: str
+    expect: TurnExpectation = Field(default_factory=TurnExpectation)
+
+
+class ConversationTest(BaseModel):
+    id: str
+    kind: str
+    split: Literal["tune", "report"] = "report"
+    turns: list[ConversationTurn]
+
+
+def load_conversations(path: Path) -> list[ConversationTest]:
+    tests = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if line.strip():
+            try:
+                tests.append(ConversationTest.model_validate_json(line))
+            except ValidationError as exc:
+                reason = exc.errors()[0]["msg"]
+                message = f"{path}, line {number}: not a valid conversation ({reason})"
+                raise ValueError(message) from exc
+    if not tests:
+        raise ValueError(f"{path} has no conversations")
+    return tests
+
+
+def check_turn(
+    expect: TurnExpectation,
+    answer: Reply,
+    before: Turn | None,
+    vocabulary: Vocabulary,
+    with_model: bool,
+) -> list[str]:
+    """What this turn got wrong, in words (empty: it passed)."""
+    wrong = []
+    sources = answer.sources
+    products = [s for s in sources if s.kind == "product"]
+    if expect.topic and (not sources or sources[0].kind != expect.topic[:-1]):
+        wrong.append(
+            f"topic: expected {expect.topic}, got {sources[0].kind if sources else 'nothing'}"
+        )
+    if expect.constraints and not expect.none:
+        if not products:
+            wrong.append("no products")
+        misses = [s.title for s in products if not expect.constraints.admits(s, vocabulary)]
+        if misses:
+            wrong.append(f"outside the constraints: {misses[0]}")
+    if expect.files and not any(s.source in expect.files for s in sources[:3]):
+        wrong.append(f"no top-3 source from {expect.files}")
+    shown = before.shown if before else []
+    if expect.refers_to:
+        wanted = [shown[i - 1 if i > 0 else i].id for i in expect.refers_to if abs(i) <= len(shown)]
+        got = [s.id for s in products[: len(wanted)]]
+        if not wanted or got != wanted:
+            wrong.append("did not point at the products referred to")
+    if expect.none and not answer.answer.startswith("Unfortunately"):
+        wrong.append("not an honest none")
+    prices = [s.price_min for s in shown if s.price_min is not None]
+    if expect.cheaper_than_shown and (
+        not products or not prices or any((s.price_min or 0) >= min(prices) for s in products)
+    ):
+        wrong.append("not cheaper than what was shown")
+    if expect.pricier_than_shown and (
+        not products or not prices or any((s.price_max or 0) <= max(prices) for s in products)
+    ):
+        wrong.append("not dearer than what was shown")
+    if with_model:
+        text = answer.answer.casefold()
+        wrong += [f"does not say {p!r}" for p in expect.must if p.casefold() not in text]
+        wrong += [f"says {p!r}" for p in expect.must_not if p.casefold() in text]
+    return wrong
+
+
+class ConversationReport(BaseModel):
+    pass_rate: float  # conversations whose every turn passed
+    turn_pass_rate: float
+    by_kind: dict[str, float]
+    by_split: dict[str, float]
+    failures: dict[str, list[str]]  # conversation id → what went wrong, turn by turn
+    n: int
+
+
+def evaluate_conversations(
+    assistant: Assistant, tests: Sequence[ConversationTest], with_model: bool
+) -> ConversationReport:
+    vocabulary = assistant.retriever.catalog().shop.vocabulary
+    passed: dict[str, bool] = {}
+    turns_ok: list[bool] = []
+    failures: dict[str, list[str]] = {}
+    for test in tests:
+        conversation: list[Turn] = []
+        for number, turn in enumerate(test.turns, 1):
+            answer = assistant.ask(turn.user, conversation)
+            before = conversation[-1] if conversation else None
+            wrong = check_turn(turn.expect, answer, before, vocabulary, with_model)
+            turns_ok.append(not wrong)
+            if wrong:
+                failures.setdefault(test.id, []).extend(f"turn {number}: {w}" for w in wrong)
+            if answer.turn is not None:
+                conversation.append(answer.turn)
+        passed[test.id] = test.id not in failures
+
+    def rate(ids: list[str]) -> float:
+        return round(sum(passed[i] for i in ids) / len(ids), 4) if ids else 0.0
+
+    groups: dict[str, list[str]] = defaultdict(list)
+    splits: dict[str, list[str]] = defaultdict(list)
+    for test in tests:
+        groups[test.kind].append(test.id)
+        splits[test.split].append(test.id)
+    return ConversationReport(
+        pass_rate=rate(list(passed)),
+        turn_pass_rate=round(sum(turns_ok) / len(turns_ok), 4) if turns_ok else 0.0,
+        by_kind={k: rate(v) for k, v in sorted(groups.items())},
+        by_split={k: rate(v) for k, v in sorted(splits.items())},
+        failures=failures,
+        n=len(tests),
+    )
+
+
+def format_conversations(
+    report: ConversationReport, tests: Sequence[ConversationTest], show: str = "tune"
+) -> str:
+    """The pass rates, and the failures of the `show` split only: tune on the tuning split,
+    never look at the report split's failures."""
+    kinds = Counter(t.kind for t in tests)
+    lines = [f"{'kind':<24}{'pass':>7}   n"]
+    lines += [f"{kind:<24}{rate:>7.3f}   {kinds[kind]}" for kind, rate in report.by_kind.items()]
+    lines.append(f"{'overall':<24}{report.pass_rate:>7.3f}   {report.n}")
+    lines.append(
+        "by split: "
+        + ", ".join(f"{k} {v:.3f}" for k, v in report.by_split.items())
+        + f"; turns passed {report.turn_pass_rate:.3f}"
+    )
+    splits = {t.id: t.split for t in tests}
+    for test_id, wrong in report.failures.items():
+        if show in ("all", splits[test_id]):
+            lines.append(f"  {test_id} ({splits[test_id]}): " + "; ".join(wrong))
+    return "\n".join(lines)

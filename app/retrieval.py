@@ -18,14 +18,15 @@ import numpy as np
 from chromadb.api.models.Collection import Collection
 from rank_bm25 import BM25Okapi
 
-from app.constraints import Catalog, Constraints
+from app.understanding import Catalog, Constraints
 from cobbler.embeddings import Embedder
 from cobbler.records import Source
 from cobbler.settings import Settings
 from cobbler.store import Store, StoreError
+from cobbler.vocabulary import metadata_key
 
 # Product codes (B08BLP231K), sizes (9.5) and prices (49.99) stay whole tokens.
-_TOKEN = re.compile(r"[a-z0-9]+(?:[.'][a-z0-9]+)*")
+_TOKEN = re.compile(r"[^\W_]+(?:[.'][^\W_]+)*")  # letters of any alphabet, digits
 _STOPWORDS = set(
     "a an and are as at be but by can do does for from have how i if in is it me my of on or "
     "our please show so that the their them there these they this to us was we what when "
@@ -59,41 +60,30 @@ class Index:
     columns: dict[str, np.ndarray] = field(default_factory=dict)
     postings: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
     position: dict[str, int] = field(default_factory=dict)  # chunk id → row
+    type_vectors: np.ndarray | None = None  # the product types' names, embedded when needed
 
     @classmethod
-    def load(cls, collection: Collection, page: int = 5000) -> Index:
+    def load(cls, store: Store, collection: Collection) -> Index:
         ids, texts, metadatas, vectors = [], [], [], []
-        for offset in range(0, collection.count(), page):
-            got = collection.get(
-                include=["documents", "metadatas", "embeddings"], limit=page, offset=offset
-            )
+        for got in store.contents(collection):
             ids += got["ids"]
             texts += got["documents"]
             metadatas += got["metadatas"]
             vectors.append(np.asarray(got["embeddings"], dtype=np.float32))
         tokenized = [tokenize(t) for t in texts]
-        brands = {m["brand_key"]: m["brand"] for m in metadatas if m.get("brand_key")}
-        vocabulary = {w for tokens in tokenized for w in tokens}
-        vocabulary |= {w for t in texts for w in _TOKEN.findall(t.casefold())}
-        named = [
-            str(m.get(field, "")).casefold()
-            for m in metadatas
-            if m.get("kind") == "product"
-            for field in ("title", "brand", "category")
-        ]
-        names = {w for text in named for w in (*tokenize(text), *_TOKEN.findall(text))}
         index = cls(
             collection=collection,
             ids=ids,
             texts=texts,
             metadatas=metadatas,
             bm25=BM25Okapi(tokenized) if tokenized else None,
-            catalog=Catalog(brands=brands, vocabulary=vocabulary, names=names),
+            catalog=Catalog.build(store.shop(collection), texts, metadatas),
             vectors=np.vstack(vectors) if vectors else np.zeros((0, 384), dtype=np.float32),
         )
         index.columns = {
             "product": np.array([m.get("kind") == "product" for m in metadatas], dtype=bool),
             "brand_key": np.array([m.get("brand_key", "") for m in metadatas], dtype=object),
+            "currency": np.array([m.get("currency", "") for m in metadatas], dtype=object),
             "price_min": np.array([m.get("price_min", np.nan) for m in metadatas], dtype=float),
             "price_max": np.array([m.get("price_max", np.nan) for m in metadatas], dtype=float),
         }
@@ -129,8 +119,6 @@ class Index:
 
     def mask(self, constraints: Constraints) -> np.ndarray:
         """Vectorised `Constraints.admits` over every chunk."""
-        from cobbler.vocabulary import metadata_key
-
         keep = self.columns["product"].copy()
         if constraints.unknown_brands:
             keep[:] = False
@@ -142,11 +130,16 @@ class Index:
             )
         if constraints.audience:
             keep &= self.tag(metadata_key("for", constraints.audience))
+        priced = constraints.upper is not None or constraints.price_min is not None
+        if priced and constraints.currency_filter:
+            keep &= self.columns["currency"] == constraints.currency_filter
         with np.errstate(invalid="ignore"):
-            if constraints.price_max is not None:
-                keep &= self.columns["price_min"] <= constraints.price_max
+            if constraints.upper is not None:
+                keep &= self.columns["price_min"] <= constraints.below()
             if constraints.price_min is not None:
                 keep &= self.columns["price_max"] >= constraints.price_min
+            if constraints.pricier_than is not None:
+                keep &= self.columns["price_min"] > constraints.pricier_than
         return keep
 
 
@@ -168,6 +161,9 @@ class Retrieval:
 
 
 POINTER_CHECK_S = 1.0
+# How close a word must come to a type's name, and how much closer than to any other type,
+# to be a hint for that type (measured with MiniLM: "carpet"–"rugs" 0.67, next 0.51).
+NEAR_TYPE, NEAR_MARGIN = 0.62, 0.08
 
 
 class Retriever:
@@ -178,6 +174,8 @@ class Retriever:
         self._index: Index | None = None
         self._checked = 0.0
         self._lock = threading.Lock()
+        self._vectors: dict[str, np.ndarray] = {}
+        self._vectors_lock = threading.Lock()
 
     def index(self) -> Index:
         # Follow the pointer (at most once a second) so a finished ingest is served without a
@@ -188,7 +186,8 @@ class Retriever:
             name = self.store.active_name()
             with self._lock:
                 if self._index is None or self._index.collection.name != name:
-                    self._index = Index.load(self._compatible(self.store.require_active()))
+                    collection = self._compatible(self.store.require_active())
+                    self._index = Index.load(self.store, collection)
         return self._index
 
     def _compatible(self, collection: Collection) -> Collection:
@@ -211,15 +210,21 @@ class Retriever:
         constraints: Constraints | None = None,
         k: int | None = None,
         dense_only: bool = False,
+        topic: str | None = None,
     ) -> Retrieval:
-        """Top-k sources satisfying the hard constraints; `dense_only` is the plain baseline."""
+        """Top-k sources satisfying the hard constraints; `dense_only` is the plain baseline.
+        `topic` ("products" or "documents") keeps to one kind of source."""
         index = self.index()
         k = k or self.settings.k
         constraints = constraints or Constraints()
-        filtered = constraints.hard
-        mask = index.mask(constraints) if filtered else np.ones(len(index.ids), dtype=bool)
+        filtered = constraints.hard or topic is not None
+        mask = index.mask(constraints) if constraints.hard else np.ones(len(index.ids), bool)
+        if topic == "products":
+            mask &= index.columns["product"]
         matched = int(mask.sum())
-        if filtered and constraints.allows_documents:
+        if topic == "documents":
+            mask = ~index.columns["product"]
+        elif constraints.hard and constraints.allows_documents and topic is None:
             mask |= ~index.columns["product"]  # "how do I dry wet walking boots?" is about care
         if not mask.any():
             return Retrieval([], 0.0, 0)
@@ -236,19 +241,16 @@ class Retriever:
 
         # Vector side. Unfiltered: Chroma's HNSW index. Filtered: exact cosine over the rows
         # the mask admits, held in memory (Chroma's filtered query took 34 ms at 10k chunks).
-        query_vector = np.asarray(self.embedder.embed_query(query), dtype=np.float32)
+        query_vector = self.embed(query)
         if filtered:
             rows = np.flatnonzero(mask)
             sims = index.vectors[rows] @ query_vector
             order = np.argsort(-sims)[:depth]
             dense = [(int(rows[j]), float(sims[j])) for j in order]
         else:
-            found = index.collection.query(
-                query_embeddings=[query_vector], n_results=depth, include=["distances"]
-            )
             dense = [
-                (index.position[id], 1.0 - d)
-                for id, d in zip(found["ids"][0], found["distances"][0])
+                (index.position[id], similarity)
+                for id, similarity in self.store.nearest(index.collection, query_vector, depth)
             ]
         similarity = dict(dense)
         for rank, (i, _) in enumerate(dense):
@@ -276,3 +278,57 @@ class Retriever:
 
     def retrieve(self, question: str, k: int | None = None) -> list[Source]:
         return self.search(question, k=k).sources
+
+    def embed(self, text: str) -> np.ndarray:
+        """The question's vector; the last few are kept, as a question is often embedded
+        twice (to weigh documents against products, then to search)."""
+        with self._vectors_lock:
+            vector = self._vectors.get(text)
+        if vector is None:
+            vector = np.asarray(self.embedder.embed_query(text), dtype=np.float32)
+            with self._vectors_lock:
+                self._vectors[text] = vector
+                while len(self._vectors) > 64:
+                    self._vectors.pop(next(iter(self._vectors)))
+        return vector
+
+    def closeness(self, text: str) -> tuple[float, float]:
+        """How close the nearest document chunk and the nearest product come to `text`."""
+        index = self.index()
+        if not len(index.ids):
+            return 0.0, 0.0
+        sims = index.vectors @ self.embed(text)
+        products = index.columns["product"]
+        best = [float(sims[rows].max()) if rows.any() else 0.0 for rows in (~products, products)]
+        return best[0], best[1]
+
+    def near_types(self, words: list[str]) -> list[str]:
+        """Product types whose name the encoder finds close to one of `words`, clearly
+        closer than any other type (MiniLM puts "sneakers" near several kinds of shoe)."""
+        index = self.index()
+        types = index.catalog.shop.vocabulary.types
+        if not types or not words:
+            return []
+        if index.type_vectors is None:
+            names = [t.name for t in types.values()]
+            index.type_vectors = np.asarray(self.embedder.embed(names), dtype=np.float32)
+        found = []
+        keys = list(types)
+        for word in words:
+            sims = index.type_vectors @ self.embed(word)
+            order = np.argsort(-sims)
+            best = float(sims[order[0]])
+            second = float(sims[order[1]]) if len(order) > 1 else 0.0
+            if best >= NEAR_TYPE and best - second >= NEAR_MARGIN:
+                found.append(keys[int(order[0])])
+        return found
+
+    def fetch(self, ids: list[str]) -> Retrieval:
+        """Products by id, numbered in the order given (those no longer in the index left out)."""
+        index = self.index()
+        rows = [index.position[i] for i in ids if i in index.position]
+        sources = [
+            Source.from_store(index.ids[r], index.texts[r], index.metadatas[r], n=n, score=1.0)
+            for n, r in enumerate(rows, 1)
+        ]
+        return Retrieval(sources, 1.0, len(sources))

@@ -9,12 +9,14 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterator, Sequence
+from typing import Any
 
 from app.checks import check_answer
-from app.constraints import Constraints, is_follow_up, parse, resolve
 from app.generation import ChatBackend, Message, build_messages, fit_to_context
 from app.retrieval import Retrieval, Retriever
-from cobbler.records import Answer, Source, Timings
+from app.understanding import Constraints, SearchRequest, Shown, Turn, understand
+from cobbler.profile import Shop
+from cobbler.records import Answer, Source, Timings, escape_markdown
 from cobbler.settings import Settings
 
 CONTACT_QUERY = "contact customer service phone email opening hours"
@@ -26,11 +28,19 @@ REFUSAL = re.compile(
 )
 
 
-def none_answer(constraints: Constraints, alternatives: list[Source], label: str) -> str:
-    text = f"Unfortunately, we do not have any {constraints.describe()} at the moment."
+def _item(source: Source) -> str:
+    """A listed product, its shop text made inert: a title is data, never Markdown or HTML."""
+    return f"- {escape_markdown(source.title)}, {source.price_label} [{source.n}]"
+
+
+def none_answer(
+    constraints: Constraints, alternatives: list[Source], label: str, shop: Shop
+) -> str:
+    wanted = escape_markdown(constraints.describe(shop))
+    text = f"Unfortunately, we do not have any {wanted} at the moment."
     if alternatives:
         text += f" Here are some alternatives{f' ({label})' if label else ''} you might like:\n"
-        text += "\n".join(f"- {s.title}, {s.price_label} [{s.n}]" for s in alternatives)
+        text += "\n".join(_item(s) for s in alternatives)
     return text
 
 
@@ -38,17 +48,20 @@ def fallback_answer(sources: list[Source]) -> str:
     """When nothing the model wrote survived the checks, list what was found instead."""
     lines = ["I'm sorry, I couldn't put together a reliable answer. Here is what I found:"]
     lines += [
-        f"- {s.title}, {s.price_label} [{s.n}]" if s.kind == "product" else f"- {s.where} [{s.n}]"
+        _item(s) if s.kind == "product" else f"- {escape_markdown(s.where)} [{s.n}]"
         for s in sources
     ]
     return "\n".join(lines)
 
 
-def listing_answer(constraints: Constraints, sources: list[Source], lead: str = "") -> str:
+def listing_answer(
+    constraints: Constraints, sources: list[Source], shop: Shop, lead: str = ""
+) -> str:
     """The matched products as a list, after `lead` (what the model wrote) if there is one."""
     products = [s for s in sources if s.kind == "product"]
-    lines = [lead or f"Yes, we have {constraints.describe()}.", "Here are some you might like:"]
-    lines += [f"- {s.title}, {s.price_label} [{s.n}]" for s in products]
+    wanted = escape_markdown(constraints.describe(shop))
+    lines = [lead or f"Yes, we have {wanted}.", "Here are some you might like:"]
+    lines += [_item(s) for s in products]
     return "\n".join(lines)
 
 
@@ -65,82 +78,176 @@ class Assistant:
         self.chat = chat
         self.settings = settings
 
-    def understand(self, question: str, earlier: Sequence[str] = ()) -> tuple[str, Constraints]:
-        """The text to search with and the constraints, follow-ups resolved against `earlier`."""
-        catalog = self.retriever.catalog()
-        constraints = resolve(question, earlier, catalog)
-        query = question
-        if earlier and is_follow_up(question, parse(question, catalog)):
-            query = f"{earlier[-1]} {question}"
-            if constraints.cheaper_than_before:
-                before = self.retriever.search(
-                    earlier[-1], resolve(earlier[-1], earlier[:-1], catalog)
+    def understand(self, question: str, conversation: Sequence[Turn] = ()) -> SearchRequest:
+        """The search for a question, read against what the shopper was shown before."""
+        return understand(
+            question,
+            conversation,
+            self.retriever.catalog(),
+            self.retriever,  # what its encoder tells of the question's words
+            self.settings.min_relevance,
+        )
+
+    def plan(
+        self, question: str, conversation: Sequence[Turn] = (), k: int | None = None
+    ) -> tuple[Retrieval, SearchRequest]:
+        """The sources for a question and how it was read."""
+        request = self.understand(question, conversation)
+        if request.pinned:  # "the second one": exactly the products the shopper pointed at
+            found = self.retriever.fetch(request.pinned)
+            if found.sources:
+                return found, request
+        constraints = request.constraints
+        found = self.retriever.search(request.query, constraints, k, topic=request.topic)
+        if constraints.hard and not found.matched and (looser := constraints.without_loose()):
+            # A filter the shopper did not clearly ask for ("ladies" in a product's name)
+            # left nothing: search without it, and say so.
+            retry = self.retriever.search(request.query, looser, k, topic=request.topic)
+            if retry.matched:
+                shop = self.retriever.catalog().shop
+                looser.notes.append(
+                    f"I found no {constraints.describe(shop)}, so here is what I found for "
+                    f"{looser.describe(shop)}."
                 )
-                prices = [s.price_min for s in before.sources if s.price_min is not None]
-                if prices:
-                    constraints.price_max = round(min(prices) - 0.01, 2)
-        return query, constraints
+                return retry, request.model_copy(update={"constraints": looser})
+        return found, request
 
     def search(
-        self, question: str, earlier: Sequence[str] = (), k: int | None = None
+        self, question: str, conversation: Sequence[Turn] = (), k: int | None = None
     ) -> tuple[Retrieval, Constraints]:
-        query, constraints = self.understand(question, earlier)
-        return self.retriever.search(query, constraints, k), constraints
+        found, request = self.plan(question, conversation, k)
+        return found, request.constraints
 
     def retrieve(self, question: str, k: int | None = None) -> tuple[list[Source], float]:
         started = time.perf_counter()
         found, _ = self.search(question, k=k)
         return found.sources, (time.perf_counter() - started) * 1000
 
-    def stream(self, question: str, history: Sequence[Message] = ()) -> Iterator[Answer]:
-        """Yield the answer as it grows: first with its sources and no text, last complete."""
-        started = time.perf_counter()
-        earlier = [m["content"] for m in history if m["role"] == "user"]
-        found, constraints = self.search(question, earlier)
-        timings = Timings(retrieve_ms=round((time.perf_counter() - started) * 1000, 1))
-        answer = Answer(answer="", sources=found.sources, timings=timings)
+    def replay(self, messages: Sequence[dict[str, Any]]) -> list[Turn]:
+        """The conversation state of a chat given as messages ({"role", "content"}, and for
+        an assistant message optionally the "sources" it was given, as `ask --json` prints
+        them). Without sources, each question is searched again to learn what was shown."""
+        turns: list[Turn] = []
+        for i, message in enumerate(messages):
+            if message.get("role") != "user":
+                continue
+            question = str(message.get("content") or "")
+            reply = messages[i + 1] if i + 1 < len(messages) else {}
+            if reply.get("role") != "assistant":
+                reply = {}
+            found, request = self.plan(question, turns)
+            sources = found.sources
+            if reply.get("sources"):
+                sources = [Source.model_validate(s) for s in reply["sources"]]
+            answer = str(reply.get("content") or "")
+            turns.append(turn_of(question, answer, sources, request))
+        return turns
 
-        if constraints.hard and not found.matched:
-            answer.sources, label = self._alternatives(question, constraints)
-            answer.answer = none_answer(constraints, answer.sources, label)
-        elif not constraints.about_products and found.best_similarity < self.settings.min_relevance:
+    def stream(self, question: str, conversation: Sequence[Turn] = ()) -> Iterator[Reply]:
+        """Yield the answer as it grows: first with its sources and no text, last complete
+        with the turn to remember for the next question."""
+        started = time.perf_counter()
+        found, request = self.plan(question, conversation)
+        constraints = request.constraints
+        shop = self.retriever.catalog().shop
+        # The model sees the turn a follow-up leans on; a question read afresh gets none, so
+        # the products of an earlier topic cannot leak into an answer about returns.
+        leaned_on = conversation[-1:] if request.kind != "fresh" else []
+        history: list[Message] = [
+            m
+            for turn in leaned_on
+            for m in (
+                {"role": "user", "content": turn.question},
+                {"role": "assistant", "content": turn.answer},
+            )
+        ]
+        timings = Timings(retrieve_ms=round((time.perf_counter() - started) * 1000, 1))
+        answer = Reply(answer="", sources=found.sources, timings=timings)
+        # What the shopper should know before the answer: a filter dropped, a currency not
+        # applied. Written by us from the evidence, so never subject to the model checks.
+        notes = "".join(f"{escape_markdown(n)}\n\n" for n in constraints.notes)
+
+        if constraints.hard and not found.matched and not request.pinned:
+            answer.sources, label = self._alternatives(request.query, constraints)
+            answer.answer = none_answer(constraints, answer.sources, label, shop)
+        elif (
+            not constraints.about_products
+            and not request.pinned
+            and found.best_similarity < self.settings.min_relevance
+        ):
             answer.sources = self.retriever.search(CONTACT_QUERY, k=1).sources
             answer.answer = unknown_answer(answer.sources)
         elif self.chat is not None:
             answer.sources, history = fit_to_context(
-                question, found.sources, history, self.chat.prompt_budget, self.chat.count_tokens
+                question,
+                found.sources,
+                history,
+                self.chat.prompt_budget,
+                self.chat.count_tokens,
+                shop,
             )
             yield answer.model_copy()
             with self.chat.turn:
-                messages = build_messages(question, answer.sources, history)
+                messages = build_messages(question, answer.sources, shop, history)
                 for piece in self.chat.stream(messages):
                     if not timings.tokens:
                         timings.first_token_ms = round((time.perf_counter() - started) * 1000, 1)
                     timings.tokens += 1
                     answer.answer += piece
-                    yield answer.model_copy()
-            answer.answer, answer.checks = check_answer(answer.answer, answer.sources, question)
+                    yield answer.model_copy(update={"answer": notes + answer.answer})
+            brands = [*self.retriever.catalog().brands.values(), *constraints.unknown_brands]
+            answer.answer, answer.checks = check_answer(
+                answer.answer, answer.sources, question, shop.currency, brands
+            )
             products = [s for s in answer.sources if s.kind == "product"]
             shows = any(f"[{s.n}]" in answer.answer for s in products)
-            if constraints.hard and products and not shows:
+            if constraints.hard and products and not shows and not request.pinned:
                 # The evidence says the shop has them: a "no", or a "yes" whose product lines
                 # failed the checks, becomes the list of what matched.
                 refused = not answer.answer or REFUSAL.search(answer.answer)
                 lead = "" if refused else answer.answer
-                answer.answer = listing_answer(constraints, answer.sources, lead)
+                answer.answer = listing_answer(constraints, answer.sources, shop, lead)
             elif not answer.answer:
                 answer.answer = fallback_answer(answer.sources)
-        answer.answer = answer.answer.strip()
+        answer.answer = (notes + answer.answer).strip()
         timings.total_ms = round((time.perf_counter() - started) * 1000, 1)
+        answer.turn = turn_of(question, answer.answer, answer.sources, request)
         yield answer
 
-    def _alternatives(self, question: str, constraints: Constraints) -> tuple[list[Source], str]:
+    def _alternatives(self, query: str, constraints: Constraints) -> tuple[list[Source], str]:
         for label, looser in constraints.relaxed():
-            found = self.retriever.search(question, looser, k=3)
+            found = self.retriever.search(query, looser, k=3, topic="products")
             if found.sources:
                 return found.sources, label
         return [], ""
 
-    def ask(self, question: str, history: Sequence[Message] = ()) -> Answer:
-        *_, final = self.stream(question, history)
+    def ask(self, question: str, conversation: Sequence[Turn] = ()) -> Reply:
+        *_, final = self.stream(question, conversation)
         return final
+
+
+class Reply(Answer):
+    """An answer, and the turn a follow-up question will be read against."""
+
+    turn: Turn | None = None
+
+
+def turn_of(question: str, answer: str, sources: Sequence[Source], request: SearchRequest) -> Turn:
+    """What the shopper was shown: the products in the order the answer cites them (then
+    the others listed), the constraints in force and the topic."""
+    products = [s for s in sources if s.kind == "product"]
+    order = [int(n) for n in re.findall(r"\[(\d+)\]", answer)]
+    cited = [s for n in dict.fromkeys(order) for s in products if s.n == n]
+    shown = cited + [s for s in products if s not in cited]
+    topic = request.topic
+    if topic is None:
+        about = request.constraints.about_products or bool(request.pinned)
+        topic = "products" if about or (sources and sources[0].kind == "product") else "documents"
+    return Turn(
+        question=question,
+        answer=answer,
+        topic=topic,
+        query=request.query,
+        constraints=request.constraints,
+        shown=[Shown.model_validate(s.model_dump()) for s in shown],
+    )

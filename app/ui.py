@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
+import time
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from collections.abc import Set as AbstractSet
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -17,18 +20,15 @@ from urllib.parse import quote
 import gradio as gr
 
 from app.feedback import FeedbackStore
+from app.retrieval import POINTER_CHECK_S
 from app.service import Assistant
+from app.understanding import Turn
 from cobbler.models import ModelError
-from cobbler.records import Answer, Source
+from cobbler.records import Answer, Source, escape_markdown
+from cobbler.store import Store, StoreError
 
 log = logging.getLogger(__name__)
 
-EXAMPLES = [
-    "Do you have waterproof walking boots under £90?",
-    "How long do I have to return shoes?",
-    "What is a UK size 8 in EU sizes?",
-    "How much is next-day delivery?",
-]
 SOURCES_MARK = "\n\n---\n"
 # System fonts only: the default theme would fetch web fonts from a CDN.
 THEME = gr.themes.Soft(
@@ -42,16 +42,67 @@ CSS = """
 """
 
 
-def _escape(text: str) -> str:
-    """Make shop text inert in Markdown: brackets, angle brackets and emphasis shown as typed."""
-    return re.sub(r"([\\\[\]()<>*_`#|~])", r"\\\1", text)
+class ServedFiles:
+    """The knowledge-base files the page links to and its file route serves: those the
+    published index holds document chunks of, and nothing else (not a hidden `.env`, not a
+    skipped file or link, not a catalog). Follows the store's pointer like the retriever,
+    so a finished ingest is linked and served, and a removed file no longer, without a
+    restart."""
+
+    def __init__(self, kb_dir: Path, store: Store) -> None:
+        self.kb_dir = kb_dir.resolve()
+        self.store = store
+        # Absolute paths for Gradio's `allowed_paths`; Gradio reads `page.allowed_paths` on
+        # every file request, so refreshing that list is enough.
+        self.allowed: list[str] = []
+        self.page: gr.Blocks | None = None
+        self._sources: frozenset[str] = frozenset()
+        self._collection: str | None = None
+        self._checked = float("-inf")
+        self._lock = threading.Lock()
+
+    def sources(self) -> frozenset[str]:
+        """Relative paths of the published index's documents (checked at most once a second)."""
+        if time.monotonic() - self._checked > POINTER_CHECK_S:
+            self.refresh()
+        return self._sources
+
+    def refresh(self) -> None:
+        with self._lock:
+            self._checked = time.monotonic()
+            try:
+                if self.store.active_name() == self._collection:
+                    return
+                name, sources = self.store.document_files()
+            except StoreError as exc:  # keep serving what was published; the app says why
+                log.warning("%s", exc)
+                return
+            paths = {(self.kb_dir / s).resolve() for s in sources}
+            self.allowed[:] = sorted(str(p) for p in paths if p.is_relative_to(self.kb_dir))
+            if self.page is not None:
+                self.page.allowed_paths = list(self.allowed)
+            self._collection, self._sources = name, sources
+
+    def follow(self, every: float = 2 * POINTER_CHECK_S) -> None:
+        """Refresh in the background, so the file route follows an ingest even while
+        nobody is asking questions."""
+
+        def loop() -> None:
+            while True:
+                time.sleep(every)
+                self.refresh()
+
+        threading.Thread(target=loop, name="served-files", daemon=True).start()
 
 
 class Links:
-    """Where a citation points: the product page, or the document inside the knowledge base."""
+    """Where a citation points: the product page, or a document of the published index
+    inside the knowledge base. `files` gives the documents that may be linked (by default
+    none)."""
 
-    def __init__(self, kb_dir: Path) -> None:
+    def __init__(self, kb_dir: Path, files: Callable[[], AbstractSet[str]] = frozenset) -> None:
         self.kb_dir = kb_dir.resolve()
+        self.files = files
 
     def href(self, source: Source) -> str | None:
         if source.kind == "product":
@@ -60,6 +111,8 @@ class Links:
                 if source.url and source.url.startswith(("http://", "https://"))
                 else None
             )
+        if source.source not in self.files():
+            return None  # only what was ingested: never a skipped, hidden or linked file
         path = (self.kb_dir / source.source).resolve()
         if not path.is_relative_to(self.kb_dir) or not path.is_file():
             return None  # never link to anything outside the knowledge base
@@ -69,11 +122,11 @@ class Links:
     def line(self, source: Source) -> str:
         href = self.href(source)
         if source.kind == "product":
-            name = _escape(source.title)
+            name = escape_markdown(source.title)
             name = f"[{name}]({href})" if href else name
-            brand = f" · {_escape(source.brand)}" if source.brand else ""
+            brand = f" · {escape_markdown(source.brand)}" if source.brand else ""
             return f"{source.n}. **{name}**{brand} · {source.price_label}"
-        where = _escape(source.where)
+        where = escape_markdown(source.where)
         return f"{source.n}. [{where}]({href})" if href else f"{source.n}. {where}"
 
     def cite(self, text: str, sources: list[Source]) -> str:
@@ -141,36 +194,58 @@ def build_ui(
     kb_dir: Path,
     max_question_chars: int = 1000,
     concurrency: int = 1,
+    served: ServedFiles | None = None,
 ) -> gr.Blocks:
-    links = Links(kb_dir)
+    served = served or ServedFiles(kb_dir, assistant.retriever.store)
+    links = Links(kb_dir, served.sources)
     chat = assistant.chat
     model = chat.label if chat else "no model"
     gpu = bool(chat and chat.gpu_build and chat.settings.n_gpu_layers != 0)
     # Rendered answer → (question, Answer), so a thumbs up/down finds what it is about.
     answered: OrderedDict[tuple[str, str], tuple[str, Answer]] = OrderedDict()
 
-    def respond(message: str, history: list[dict[str, Any]], request: gr.Request) -> Iterator[str]:
+    def respond(
+        message: str, history: list[dict[str, Any]], turns: list[Turn] | None, request: gr.Request
+    ) -> Iterator[tuple[str, list[Turn]]]:
         question = (message or "").strip()
+        turns = _in_step(turns or [], history)
         if not question:
-            yield "Please type a question about our shoes, sizes, delivery or returns."
+            yield f"Please type a question about {topics}.", turns
             return
         if len(question) > max_question_chars:
-            yield f"That question is too long: please keep it under {max_question_chars} letters."
+            too_long = (
+                f"That question is too long: please keep it under {max_question_chars} letters."
+            )
+            yield too_long, turns
             return
         final = None
         try:
-            for final in assistant.stream(question, _history(history)):
-                yield render(final, links)
+            for final in assistant.stream(question, turns):
+                yield render(final, links), turns
         except ModelError as exc:  # a model server that went away: say so, keep the page
             log.error("%s", exc)
-            yield "Sorry, I can't answer just now: the shop's model is unavailable. Try again soon."
+            yield (
+                "Sorry, I can't answer just now: the shop's model is unavailable. Try again soon.",
+                turns,
+            )
             return
         if final is not None:
             shown = render(final, links, model, gpu, done=True)
             answered[(request.session_hash or "", shown)] = (question, final)
             while len(answered) > 2000:
                 answered.popitem(last=False)
-            yield shown
+            yield shown, [*turns, final.turn] if final.turn else turns
+
+    def _in_step(turns: list[Turn], history: list[dict[str, Any]]) -> list[Turn]:
+        """The remembered turns that match the chat on screen: after a retry, an undo or a
+        cleared chat, what the shopper sees is the conversation, so the state follows it."""
+        messages = _history(history)
+        asked = [m["content"] for m in messages if m["role"] == "user"]
+        if [t.question for t in turns] == asked:
+            return turns
+        if [t.question for t in turns[: len(asked)]] == asked:
+            return turns[: len(asked)]
+        return assistant.replay(messages)  # rebuilt from the chat itself
 
     def on_like(data: gr.LikeData, request: gr.Request) -> tuple[int | None, Any]:
         value = data.value[0] if isinstance(data.value, list) else data.value
@@ -188,8 +263,13 @@ def build_ui(
             feedback.comment(row, text.strip()[:2000])
         return gr.update(visible=False, value="")
 
-    with gr.Blocks(title="Cobbler", analytics_enabled=False) as page:
+    shop = assistant.retriever.catalog().shop
+    sells = shop.sells or "what we sell"
+    topics = f"{sells}, delivery or returns"
+    page_title = f"{shop.profile.assistant} · {shop.name}"
+    with gr.Blocks(title=page_title, analytics_enabled=False) as page:
         last_feedback = gr.State(None)
+        conversation = gr.State([])  # this browser session's turns (app.understanding.Turn)
         chatbot = gr.Chatbot(
             elem_id="chat",
             height="65vh",
@@ -199,11 +279,14 @@ def build_ui(
         )
         gr.ChatInterface(
             respond,
+            multimodal=False,  # text only: the page takes no uploads
             chatbot=chatbot,
-            title="Cobbler · your shoe shop assistant",
-            description="Ask about our shoes, sizes, delivery and returns. Answers come from "
-            "the shop's own catalogue and policies, with their sources.",
-            examples=EXAMPLES,
+            title=f"{shop.profile.assistant} · {shop.profile.name or 'your shop assistant'}",
+            description=f"Ask about {topics}. Answers come from the shop's own catalogue "
+            "and policies, with their sources.",
+            examples=[[example, None] for example in shop.examples()],
+            additional_inputs=[conversation],
+            additional_outputs=[conversation],
             concurrency_limit=concurrency,
             flagging_mode="never",
             fill_height=False,

@@ -8,6 +8,7 @@ from __future__ import annotations
 import sys
 
 from bench import answer, embeddings, ingest, load, retrieval
+from cobbler.settings import SettingsError
 
 PARTS = {
     "ingest": ingest.main,
@@ -20,11 +21,14 @@ PARTS = {
 
 def main() -> None:
     args = sys.argv[1:]
-    if args and args[0] in PARTS and any(a.startswith("-") for a in args):
-        PARTS[args[0]](args[1:])  # one part with its own options
-        return
-    for name in [a for a in args if a in PARTS] or list(PARTS):
-        PARTS[name]([])
+    try:
+        if args and args[0] in PARTS and any(a.startswith("-") for a in args):
+            PARTS[args[0]](args[1:])  # one part with its own options
+            return
+        for name in [a for a in args if a in PARTS] or list(PARTS):
+            PARTS[name]([])
+    except SettingsError as exc:  # a bad COBBLER_ variable: one line, not a traceback
+        sys.exit(f"bench: {exc}")
 
 
 if __name__ == "__main__":

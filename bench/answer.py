@@ -19,7 +19,7 @@ from app.generation import build_messages
 from app.wiring import build_assistant
 from bench.common import table
 from bench.servers import app_server
-from cobbler.settings import Settings
+from cobbler.settings import Settings, load_settings
 
 QUESTIONS = [
     "Do you have waterproof walking boots under £90?",
@@ -74,7 +74,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--model", default="default")
     parser.add_argument("--db", type=Path, default=Path("vector_db"))
     args = parser.parse_args(argv)
-    settings = Settings(model=args.model, db_dir=args.db)
+    settings = load_settings({"model": args.model, "db_dir": args.db})
     assistant = build_assistant(settings)
     chat = assistant.chat
     assert chat is not None
@@ -88,11 +88,11 @@ def main(argv: list[str] | None = None) -> None:
         decode_s = (answer.timings.total_ms - answer.timings.first_token_ms) / 1000
         if answer.timings.tokens > 1 and decode_s > 0:
             app_rates.append((answer.timings.tokens - 1) / decode_s)
-        messages = build_messages(question, answer.sources)
+        messages = build_messages(question, answer.sources, assistant.retriever.catalog().shop)
         prompt_sizes.append(sum(chat.count_tokens(m["content"]) + 4 for m in messages))
         raw_rate, _ = _raw_decode(chat.llm, messages)
         raw_rates.append(raw_rate)
-    prefill = _prefill_speed(chat.llm, chat.llm.tokenize(b"shoe " * 400))
+    prefill = _prefill_speed(chat.llm, chat.llm.tokenize(b"word " * 400))
     floor = statistics.median(prompt_sizes) / prefill
     app_rate, raw_rate = statistics.median(app_rates), statistics.median(raw_rates)
     del assistant, chat

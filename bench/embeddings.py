@@ -14,7 +14,7 @@ import numpy as np
 import cobbler  # noqa: F401
 from bench.common import SHARED_CSV, table
 from cobbler.embeddings import Embedder
-from cobbler.settings import Settings
+from cobbler.settings import load_settings
 from ingest.catalog import load_catalog
 
 
@@ -38,7 +38,7 @@ def main(argv: list[str] | None = None) -> None:
     ]
     rows, rates, quality = [], {}, {}
     for backend in ("torch", "onnx-int8"):
-        embedder = Embedder.from_settings(Settings(embedding_backend=backend))
+        embedder = Embedder.from_settings(load_settings({"embedding_backend": backend}))
         embedder.embed(["warm up"])
         started = time.perf_counter()
         documents = embedder.embed(texts)

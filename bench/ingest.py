@@ -21,7 +21,7 @@ import cobbler  # noqa: F401
 from bench.common import ROOT, SHARED_CSV, run_measured, table
 from cobbler.embeddings import Embedder
 from cobbler.records import Product
-from cobbler.settings import Settings
+from cobbler.settings import load_settings
 from ingest.catalog import to_product
 from ingest.pipeline import load_knowledge_base
 
@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> None:
         again = json.loads(out2)
 
         # The floor: the same texts through the raw encoder, in this process, same run.
-        settings = Settings(kb_dir=kb)
+        settings = load_settings({"kb_dir": kb})
         _, chunks, _ = load_knowledge_base(settings)
         embedder = Embedder.from_settings(settings)
         embedder.model.encode(["warm up"])

@@ -24,7 +24,7 @@ from app.service import Assistant
 from bench.common import table
 from bench.ingest import synthetic_products
 from cobbler.embeddings import Embedder
-from cobbler.settings import Settings
+from cobbler.settings import Settings, load_settings
 from cobbler.store import Store, open_client
 
 QUESTIONS = [
@@ -40,7 +40,7 @@ QUESTIONS = [
 
 
 def build(db: Path, count: int) -> Settings:
-    settings = Settings(db_dir=db)
+    settings = load_settings({"db_dir": db})
     client = open_client(settings)
     store = Store(client, settings.collection)
     generation = store.new_generation({"embedding_model": "random"})

@@ -4,6 +4,7 @@ Importing the package first switches every library we use to offline mode, so
 no code path can reach a model hub or send telemetry.
 """
 
+import logging
 import os
 
 for _name, _value in {
@@ -17,3 +18,7 @@ for _name, _value in {
     "TRANSFORMERS_VERBOSITY": "error",
 }.items():
     os.environ.setdefault(_name, _value)
+
+# A broken `.env` line stops start-up with one message naming it (cobbler.settings); the
+# library's own warning, repeated by every import that reads `.env`, would only bury it.
+logging.getLogger("dotenv.main").setLevel(logging.ERROR)

@@ -3,28 +3,28 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from cobbler.vocabulary import product_tags
+from cobbler import money
 
 Kind = Literal["product", "document"]
 
 TAG_PREFIXES = ("type_", "for_")
 CODE_LABEL = "Product code:"
-CURRENCY_SYMBOLS = {"GBP": "£", "EUR": "€", "USD": "$"}
 
 
 def format_price(price_min: float | None, price_max: float | None, currency: str | None) -> str:
-    """'£49.99', '£39.99 – £64.99', or 'price not listed'."""
-    if price_min is None:
-        return "price not listed"
-    symbol = CURRENCY_SYMBOLS.get(currency or "GBP", f"{currency} ")
-    low = f"{symbol}{price_min:,.2f}"
-    if price_max is None or price_max == price_min:
-        return low
-    return f"{low} – {symbol}{price_max:,.2f}"
+    """'£49.99', '$1,299.00', '€39.99 – €64.99', '49.99' (no currency), or 'price not listed'."""
+    return money.format_price(price_min, price_max, currency)
+
+
+def escape_markdown(text: str) -> str:
+    """Shop text made inert in Markdown: brackets, angle brackets and emphasis shown as typed,
+    so a title can never become a link, an image or HTML on the chat page."""
+    return re.sub(r"([\\\[\]()<>*_`#|~!])", r"\\\1", text)
 
 
 class Product(BaseModel):
@@ -39,6 +39,7 @@ class Product(BaseModel):
     category_path: list[str] = Field(default_factory=list)
     url: str | None = None
     image_url: str | None = None
+    description: str | None = None
     details: dict[str, str] = Field(default_factory=dict)
     features: list[str] = Field(default_factory=list)
     source: str = ""  # catalog file, relative to the knowledge base
@@ -65,6 +66,8 @@ class Product(BaseModel):
         lines.append(f"Price: {self.price_label}")
         if self.asin:
             lines.append(f"{CODE_LABEL} {self.asin}")
+        if self.description:
+            lines.append(self.description)
         if self.details:
             lines.append("Details: " + "; ".join(f"{k}: {v}" for k, v in self.details.items()))
         lines.extend(f"- {feature}" for feature in self.features)
@@ -88,7 +91,7 @@ class Product(BaseModel):
             asin=self.asin,
             url=self.url,
             image_url=self.image_url,
-            tags=product_tags(self.title, self.category_path),
+            details=list(self.details.values()),
         )
 
 
@@ -120,10 +123,16 @@ class Chunk(BaseModel):
     url: str | None = None
     image_url: str | None = None
     tags: dict[str, bool] = Field(default_factory=dict)  # type_* and for_* (cobbler.vocabulary)
+    # A product's detail values, for learning the shop's attributes at ingest; not stored.
+    details: list[str] = Field(default_factory=list, exclude=True)
+
+    @property
+    def category_path(self) -> list[str]:
+        return self.category.split(" > ") if self.category else []
 
     def metadata(self) -> dict[str, Any]:
         """Chroma metadata: typed scalars only, absent rather than None, tags flattened."""
-        fields = self.model_dump(exclude={"id", "text", "tags"})
+        fields = self.model_dump(exclude={"id", "text", "tags", "details"})
         return {k: v for k, v in fields.items() if v is not None} | self.tags
 
     @classmethod

@@ -6,11 +6,16 @@ Override any field with a `COBBLER_<FIELD>` environment variable or a line in `.
 from __future__ import annotations
 
 import os
+import re
+import typing
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field, SecretStr
+import annotated_types
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsError as SourceError
 
 
 class Settings(BaseSettings):
@@ -74,9 +79,136 @@ class Settings(BaseSettings):
     llm_timeout: float = Field(120.0, gt=0, description="Seconds to wait for the model server.")
 
     # Chat UI.
-    host: str = Field("127.0.0.1", description="Interface the UI binds to.")
+    host: str = Field("127.0.0.1", min_length=1, description="Interface the UI binds to.")
     port: int = Field(7860, ge=1, le=65535)
     auth: str = Field("", description="user:password to require a login (when exposed).")
+    allow_open: bool = Field(
+        False, description="Serve beyond this machine without a login (refused otherwise)."
+    )
     feedback_db: Path = Field(Path("data/feedback.sqlite3"), description="Thumbs up/down store.")
     max_question_chars: int = Field(1000, ge=10, description="Longer questions are refused.")
     concurrency: int = Field(1, ge=1, description="Answers generated at once; others queue.")
+
+    @field_validator("auth")
+    @classmethod
+    def _user_and_password(cls, value: str) -> str:
+        # A value without a colon used to turn the login off silently.
+        user, colon, password = value.partition(":")
+        if value and not (colon and user and password):
+            raise ValueError("must be user:password with both parts non-empty, or unset")
+        return value
+
+
+class SettingsError(ValueError):
+    """A setting (environment variable, `.env` line or command-line option) is invalid; the
+    message is one line naming it, its value and what is allowed."""
+
+
+SECRET_FIELDS = {"auth", "llm_api_key"}  # their values are never echoed
+
+
+def env_name(field: str) -> str:
+    return f"{Settings.model_config.get('env_prefix', '')}{field}".upper()
+
+
+def check_env_file(path: Path) -> None:
+    """A `.env` line that is neither KEY=VALUE, a comment nor blank stops start-up: the
+    library behind `.env` only warns and skips it, so a login line with a typo would
+    silently leave the page open."""
+    from dotenv.parser import parse_stream
+
+    if not path.is_file():
+        return
+    with path.open(encoding="utf-8", errors="replace") as stream:
+        for binding in parse_stream(stream):
+            if binding.error or (binding.key is not None and binding.value is None):
+                text = binding.original.string
+                blank = text[: len(text) - len(text.lstrip())].count("\n")  # lines before it
+                shown = text.strip().splitlines()[0][:60]
+                raise SettingsError(
+                    f"{path}, line {binding.original.line + blank}: '{shown}' is not "
+                    "KEY=VALUE or a # comment"
+                )
+
+
+def _allowed(field: str) -> str:
+    """What a field accepts, in words, from its type and bounds."""
+    info = Settings.model_fields[field]
+    kind = info.annotation
+    if typing.get_origin(kind) is Literal:
+        text = "one of " + ", ".join(repr(v) for v in typing.get_args(kind))
+    elif kind is bool:
+        text = "true or false"
+    elif kind is int:
+        text = "a whole number"
+    elif kind is float:
+        text = "a number"
+    elif typing.get_origin(kind) is dict:
+        text = 'a JSON object of names, e.g. {"title": "name"}'
+    else:
+        text = "text"
+    low = high = None
+    for bound in info.metadata:
+        if isinstance(bound, annotated_types.Ge):
+            low = f"at least {bound.ge}"
+        elif isinstance(bound, annotated_types.Gt):
+            low = f"greater than {bound.gt}"
+        elif isinstance(bound, annotated_types.Le):
+            high = f"at most {bound.le}"
+        elif isinstance(bound, annotated_types.MinLen):
+            low = "not empty"
+    if low and high and low.startswith("at least"):
+        return f"{text} between {low[9:]} and {high[8:]}"
+    return ", ".join(x for x in (text, low, high) if x)
+
+
+def _env_file_values() -> dict[str, str | None]:
+    from dotenv import dotenv_values
+
+    env_file = Settings.model_config.get("env_file")
+    return dict(dotenv_values(env_file)) if isinstance(env_file, (str, Path)) else {}
+
+
+def _describe(
+    field: str, value: Any, reason: str, flags: Mapping[str, str], given: set[str]
+) -> str:
+    if field in given:  # a command-line option: "--k 0: must be ..."
+        return f"{flags.get(field, field)} {value}: {reason}"
+    name = env_name(field)
+    value = os.environ.get(name, _env_file_values().get(name, value))
+    shown = " (value not shown)" if field in SECRET_FIELDS else f"={str(value)!r}"
+    return f"{name}{shown}: {reason}"
+
+
+def load_settings(
+    overrides: Mapping[str, Any] | None = None, flags: Mapping[str, str] | None = None
+) -> Settings:
+    """Settings from the environment, `.env` and `overrides` (None values ignored), or a
+    SettingsError whose one-line message names the variable, its value and what is allowed.
+    `flags` names the command-line option that set an override (db_dir → "--db")."""
+    given = {k: v for k, v in (overrides or {}).items() if v is not None}
+    flags = flags or {}
+    env_file = Settings.model_config.get("env_file")
+    if isinstance(env_file, (str, Path)):
+        check_env_file(Path(env_file))
+    try:
+        return Settings(**given)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            field = str(error["loc"][0]) if error["loc"] else ""
+            if field not in Settings.model_fields:
+                problems.append(error["msg"])
+                continue
+            reason = f"must be {_allowed(field)}"
+            if error["type"] == "value_error":  # our own validators say what is allowed
+                reason = error["msg"].removeprefix("Value error, ")
+            problems.append(_describe(field, error.get("input"), reason, flags, set(given)))
+        raise SettingsError("; ".join(problems)) from None
+    except SourceError as exc:  # a value the settings library could not even parse (JSON)
+        found = re.search(r'field "(\w+)"', str(exc))
+        if not found or found.group(1) not in Settings.model_fields:
+            raise SettingsError(str(exc)) from None
+        field = found.group(1)
+        reason = f"must be {_allowed(field)}"
+        raise SettingsError(_describe(field, "", reason, flags, set(given))) from None

@@ -8,6 +8,7 @@ that dies half-way leaves an unpublished generation that the next ingest deletes
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -17,6 +18,8 @@ from chromadb.api import ClientAPI
 from chromadb.api.models.Collection import Collection
 from chromadb.config import Settings as ChromaSettings
 
+from cobbler.profile import Shop
+from cobbler.records import Chunk
 from cobbler.settings import Settings
 
 
@@ -25,6 +28,7 @@ class StoreError(RuntimeError):
 
 
 REBUILD_HINT = "Rebuild it with: python -m ingest --rebuild"
+KEEP = {"README.md", ".ingest.lock"}  # files of a store folder that are not Chroma's
 
 
 def set_aside(db_dir: Path) -> Path:
@@ -36,7 +40,8 @@ def set_aside(db_dir: Path) -> Path:
     kept = db_dir / time.strftime("damaged-%Y%m%d-%H%M%S")
     kept.mkdir(parents=True)
     for entry in db_dir.iterdir():
-        if entry != kept and not entry.name.startswith("damaged-") and entry.name != "README.md":
+        # The ingest lock stays: moving it would let a second ingest take a new one.
+        if entry != kept and not entry.name.startswith("damaged-") and entry.name not in KEEP:
             entry.rename(kept / entry.name)
     return kept
 
@@ -100,6 +105,72 @@ class Store:
         if collection is None:
             raise StoreError("The store is empty: run `make ingest` (python -m ingest) first.")
         return collection
+
+    def contents(self, collection: Collection, page: int = 5000) -> Iterator[dict[str, Any]]:
+        """Everything in a collection, a page at a time: ids, documents, metadatas, embeddings."""
+        for offset in range(0, collection.count(), page):
+            yield collection.get(
+                include=["documents", "metadatas", "embeddings"], limit=page, offset=offset
+            )
+
+    def nearest(self, collection: Collection, vector: Any, n: int) -> list[tuple[str, float]]:
+        """The `n` chunks nearest to `vector` (HNSW), with their cosine similarity."""
+        found = collection.query(query_embeddings=[vector], n_results=n, include=["distances"])
+        return [(id, 1.0 - d) for id, d in zip(found["ids"][0], found["distances"][0])]
+
+    def shop(self, collection: Collection) -> Shop:
+        """The shop profile and vocabulary stored with an index (empty for an older one)."""
+        stored = (collection.metadata or {}).get("shop")
+        return Shop.model_validate_json(stored) if stored else Shop()
+
+    def document_files(self, page: int = 5000) -> tuple[str | None, frozenset[str]]:
+        """The published index's name and the files its document chunks come from (paths
+        relative to the knowledge base): the only files a citation may link to."""
+        collection = self.active()
+        if collection is None:
+            return None, frozenset()
+        sources: set[str] = set()
+        for offset in range(0, collection.count(), page):
+            got = collection.get(
+                where={"kind": "document"}, include=["metadatas"], limit=page, offset=offset
+            )
+            sources.update(str(m["source"]) for m in got["metadatas"] if m.get("source"))
+            if len(got["ids"]) < page:
+                break
+        return collection.name, frozenset(sources)
+
+    @property
+    def batch_size(self) -> int:
+        """The most records one write may carry (the Chroma backend's own limit)."""
+        return self.client.get_max_batch_size()
+
+    def existing(self, collection: Collection | None, ids: list[str]) -> set[str]:
+        """Which of `ids` a collection holds."""
+        if collection is None:
+            return set()
+        found: set[str] = set()
+        for start in range(0, len(ids), self.batch_size):
+            found.update(
+                collection.get(ids=ids[start : start + self.batch_size], include=[])["ids"]
+            )
+        return found
+
+    def embeddings(self, collection: Collection, ids: list[str]) -> dict[str, Any]:
+        """The stored vectors of `ids`, by id."""
+        got = collection.get(ids=ids, include=["embeddings"])
+        return dict(zip(got["ids"], got["embeddings"]))
+
+    def write(self, collection: Collection, chunks: list[Chunk], vectors: Any) -> None:
+        collection.add(
+            ids=[c.id for c in chunks],
+            embeddings=vectors,
+            documents=[c.text for c in chunks],
+            metadatas=[c.metadata() for c in chunks],
+        )
+
+    def discard(self, collection: Collection) -> None:
+        """Delete an unpublished generation (an ingest that failed half-way)."""
+        self.client.delete_collection(collection.name)
 
     def new_generation(self, metadata: dict[str, Any]) -> Collection:
         name = f"{self.name}-g{time.time_ns()}"

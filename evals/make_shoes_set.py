@@ -20,7 +20,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from cobbler.profile import ShopProfile  # noqa: E402
 from ingest.catalog import load_catalog  # noqa: E402
+from ingest.pipeline import learn_shop  # noqa: E402
 
 CSV = ROOT.parent / "shared" / "data" / "amazon_uk_shoes_1k.csv"
 INVENTED = ["Gucci", "Balenciaga", "Prada", "Louboutin", "Manolo"]
@@ -29,14 +31,17 @@ INVENTED = ["Gucci", "Balenciaga", "Prada", "Louboutin", "Manolo"]
 def main() -> None:
     out = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(tempfile.mkstemp(suffix=".jsonl")[1])
     products, _ = load_catalog(CSV.read_text(encoding="utf-8"), ".csv", CSV.name)
+    chunks = [p.to_chunk() for p in products]
+    # The product types as ingest learns them from this catalog, by their shopper names.
+    types_learned = learn_shop(chunks, ShopProfile()).vocabulary.types
     rng = random.Random(11)
     pairs: Counter[tuple[str, str]] = Counter()
     prices: dict[tuple[str, str], list[float]] = {}
-    for product in products:
-        tags = product.to_chunk().tags
-        for key in tags:
-            if key.startswith("type_") and product.brand:
-                pair = (product.brand, key.removeprefix("type_").replace("_", " "))
+    for product, chunk in zip(products, chunks):
+        for key in chunk.tags:
+            kind = types_learned.get(key.removeprefix("type_"))
+            if key.startswith("type_") and product.brand and kind and not kind.general:
+                pair = (product.brand, kind.name)
                 pairs[pair] += 1
                 if product.price_min is not None:
                     prices.setdefault(pair, []).append(product.price_min)

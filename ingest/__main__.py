@@ -10,9 +10,9 @@ from pathlib import Path
 import cobbler  # noqa: F401  (offline switches before any model library loads)
 from cobbler.embeddings import Embedder
 from cobbler.models import ModelError
-from cobbler.settings import Settings
+from cobbler.settings import SettingsError, load_settings
 from cobbler.store import StoreError, open_client, set_aside
-from ingest.pipeline import IngestError, IngestReport, ingest
+from ingest.pipeline import IngestError, IngestReport, ingest, ingest_lock
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -26,11 +26,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
     args = parser.parse_args(argv)
 
-    overrides = {"kb_dir": args.kb, "db_dir": args.db}
-    settings = Settings(**{k: v for k, v in overrides.items() if v is not None})
-
     def say(message: str) -> None:
         print(message, file=sys.stderr, flush=True)
+
+    overrides = {"kb_dir": args.kb, "db_dir": args.db}
+    try:
+        settings = load_settings(overrides, {"kb_dir": "--kb", "db_dir": "--db"})
+    except SettingsError as exc:
+        say(f"ingest: {exc}")
+        return 2
 
     def run() -> IngestReport:
         return ingest(
@@ -44,15 +48,16 @@ def main(argv: list[str] | None = None) -> int:
         )
 
     try:
-        embedder = Embedder.from_settings(settings)
-        try:
-            report = run()
-        except StoreError as exc:
-            if not args.rebuild or settings.chroma_url:
-                raise
-            kept = set_aside(settings.db_dir)  # a local store we cannot read: start afresh
-            say(f"ingest: {exc}\ningest: moved the unreadable files to {kept}; rebuilding")
-            report = run()
+        with ingest_lock(settings.db_dir, say=say):  # one ingest at a time into a store
+            embedder = Embedder.from_settings(settings)
+            try:
+                report = run()
+            except StoreError as exc:
+                if not args.rebuild or settings.chroma_url:
+                    raise
+                kept = set_aside(settings.db_dir)  # a local store we cannot read: start afresh
+                say(f"ingest: {exc}\ningest: moved the unreadable files to {kept}; rebuilding")
+                report = run()
     except (ModelError, StoreError, IngestError) as exc:
         say(f"ingest: {exc}")
         return 2
@@ -62,6 +67,8 @@ def main(argv: list[str] | None = None) -> int:
     else:
         where = settings.chroma_url or settings.db_dir
         print(f"Ingested {settings.kb_dir} into {where}: {report.summary()}.")
+        for file, roles in report.catalogs.items():
+            print(f"  {file}: " + ", ".join(f"{role} ← {column}" for role, column in roles.items()))
         for problem in report.skipped:
             print(f"  skipped {problem}")
     return 0

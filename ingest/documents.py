@@ -36,7 +36,8 @@ class DocumentSplitter:
         for section in self.by_heading.split_text(text):
             path = [section.metadata[h] for _, h in _HEADINGS if h in section.metadata]
             heading = " › ".join(path) or None
-            for piece in self.by_size.split_text(section.page_content):
+            content = table_rows(section.page_content, path[-1] if path else title)
+            for piece in self.by_size.split_text(content):
                 chunks.append(_chunk(piece, title, source, section=heading))
         return chunks
 
@@ -65,6 +66,33 @@ class DocumentSplitter:
             for piece in self.by_size.split_text(text):
                 chunks.append(_chunk(piece, title, source, page=number))
         return chunks
+
+
+_TABLE = re.compile(
+    r"(?m)^[ \t]*\|.*\|[ \t]*\n[ \t]*\|[ :\-|]+\|[ \t]*\n(?:[ \t]*\|.*\|[ \t]*(?:\n|$))*"
+)
+
+
+def _cells(line: str) -> list[str]:
+    return [c.strip() for c in line.strip().strip("|").split("|")]
+
+
+def table_rows(text: str, label: str) -> str:
+    """Markdown tables with each row written out with its headers, under the table's
+    label: "Men's sizes: UK 10, EU 44.5, US 11, Foot length (cm) 27.9." A row keeps its own
+    meaning wherever a chunk boundary falls, and a figure can be read from its own row."""
+
+    def rows(match: re.Match[str]) -> str:
+        lines = [line for line in match.group().splitlines() if line.strip()]
+        headers = _cells(lines[0])
+        written = []
+        for line in lines[2:]:
+            pairs = [f"{h} {v}".strip() for h, v in zip(headers, _cells(line)) if v]
+            if pairs:
+                written.append(f"{label}: {', '.join(pairs)}.")
+        return "\n".join(written) + "\n"
+
+    return _TABLE.sub(rows, text)
 
 
 def html_to_markdown(raw: str) -> str:

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import os
 import shutil
+from functools import cache
 from pathlib import Path
 
 import pytest
 
 import cobbler  # noqa: F401  (offline switches first)
 from cobbler.embeddings import Embedder
-from cobbler.records import Source
+from cobbler.records import Source, format_price
 from cobbler.settings import Settings
 from cobbler.store import Store, open_client
 
@@ -19,6 +20,22 @@ ROOT = Path(__file__).resolve().parent.parent
 BUNDLED_KB = ROOT / "knowledge_base"
 SHARED_DATA = ROOT.parent / "shared" / "data"
 SHOES_CSV = SHARED_DATA / "amazon_uk_shoes_1k.csv"
+
+
+SHOPS = ROOT / "tests" / "fixtures" / "shops"  # small shops of other goods and currencies
+
+
+@cache
+def catalog_of(kb: Path):
+    """What the app would know of a knowledge base's shop, learned as ingest learns it
+    (no encoder, no store): for tests of reading questions."""
+    from app.understanding import Catalog
+    from cobbler.profile import load_profile
+    from ingest.pipeline import learn_shop, load_knowledge_base
+
+    _, chunks, _ = load_knowledge_base(Settings(kb_dir=kb))
+    shop = learn_shop(chunks, load_profile(kb))
+    return Catalog.build(shop, [c.text for c in chunks], [c.metadata() for c in chunks])
 
 
 def make_settings(tmp: Path, **overrides: object) -> Settings:
@@ -93,7 +110,9 @@ def kb_copy(tmp_path: Path) -> Path:
     return target
 
 
-def product_source(n: int, title: str, low: float, high: float | None = None, **fields) -> Source:
+def product_source(
+    n: int, title: str, low: float, high: float | None = None, currency: str = "GBP", **fields
+) -> Source:
     """A retrieved product for tests of what is done with sources (no store needed)."""
     return Source(
         id=f"p{n}",
@@ -102,10 +121,10 @@ def product_source(n: int, title: str, low: float, high: float | None = None, **
         score=1.0,
         title=title,
         source="c.json",
-        text=f"{title}\nPrice: £{low:.2f}",
+        text=f"{title}\nPrice: {format_price(low, low, currency)}",
         price_min=low,
         price_max=high or low,
-        currency="GBP",
+        currency=currency,
         brand=title.split()[0],
         **fields,
     )

@@ -111,3 +111,131 @@ def test_one_sentence_may_price_several_products_each_with_its_own_price():
     )
     text, checks = check_answer(wrong_number, SOURCES)
     assert text == both and checks.corrected_citations == ["[2]→[1]: Northfell Ridge Walking Boot"]
+
+
+# Any currency: symbols, codes and words are all prices, and a product's price must be its own
+# structured price in its own currency.
+WORLD = [
+    product_source(1, "Seiko Prospex Diver", 45.99, currency="USD"),
+    product_source(2, "Oslo Corner Sofa", 1299.0, currency="EUR"),
+    product_source(3, "Kyoto Gyokuro Tin", 12000.0, currency="JPY"),
+    Source(
+        id="d4",
+        kind="document",
+        n=4,
+        score=1.0,
+        title="Delivery",
+        source="delivery.md",
+        text="Standard delivery costs €4.95 and takes 3 working days.",
+    ),
+]
+
+
+def test_prices_in_any_currency_are_checked_against_the_products_own():
+    right = (
+        "The Seiko Prospex Diver costs $45.99 [1]. The Oslo Corner Sofa is €1.299,00 [2]. "
+        "The Kyoto Gyokuro Tin is ¥12,000 [3]."
+    )
+    text, checks = check_answer(right, WORLD)
+    assert checks.ok and text == right
+    for wrong in (
+        "The Seiko Prospex Diver costs $39.99 [1].",  # the old £-only check let this through
+        "The Seiko Prospex Diver costs 39.99 USD [1].",
+        "The Oslo Corner Sofa is 1.199,00 € [2].",
+        "The Kyoto Gyokuro Tin is ¥1,200 [3].",
+    ):
+        text, checks = check_answer(wrong, WORLD)
+        assert text == "" and checks.removed_sentences == [wrong]
+
+
+def test_the_right_number_in_the_wrong_currency_is_removed():
+    for wrong in (
+        "The Seiko Prospex Diver costs £45.99 [1].",
+        "The Oslo Corner Sofa is $1,299.00 [2].",
+        "The Oslo Corner Sofa is 1299 dollars [2].",
+    ):
+        text, checks = check_answer(wrong, WORLD)
+        assert text == "" and checks.removed_sentences == [wrong]
+    text, checks = check_answer("The Oslo Corner Sofa is 1299 euros [2].", WORLD)
+    assert checks.ok
+
+
+def test_a_bare_dollar_sign_means_the_shops_own_dollars():
+    maple = [product_source(1, "Maple Leaf Parka", 249.0, currency="CAD")]
+    text, checks = check_answer("The Maple Leaf Parka is $249.00 [1].", maple)
+    assert checks.ok and "$249.00" in text
+    text, checks = check_answer("The Maple Leaf Parka is US$249.00 [1].", maple)
+    assert text == "" and not checks.ok
+
+
+def test_a_wrong_citation_is_corrected_in_the_products_currency():
+    text, checks = check_answer("The Seiko Prospex Diver costs $45.99 [2].", WORLD)
+    assert text == "The Seiko Prospex Diver costs $45.99 [1]."
+    assert checks.corrected_citations == ["[2]→[1]: $45.99"]
+    text, checks = check_answer("The Kyoto Gyokuro Tin is ¥12,000 [1].", WORLD)
+    assert text == "The Kyoto Gyokuro Tin is ¥12,000 [3]."
+    assert checks.corrected_citations == ["[1]→[3]: ¥12,000"]
+
+
+def test_document_amounts_match_in_their_currency():
+    text, checks = check_answer("Standard delivery costs €4.95 [4].", WORLD)
+    assert checks.ok
+    text, checks = check_answer("Standard delivery costs $4.95 [4].", WORLD)
+    assert text == "" and checks.removed_sentences
+
+
+def test_several_products_in_one_sentence_each_in_its_own_currency():
+    both = "The Seiko Prospex Diver costs $45.99 [1], and the Oslo Corner Sofa €1.299,00 [2]."
+    text, checks = check_answer(both, WORLD)
+    assert checks.ok and text == both
+    swapped = "The Seiko Prospex Diver costs €45.99 [1], and the Oslo Corner Sofa $1,299.00 [2]."
+    text, checks = check_answer(swapped, WORLD)
+    assert text == "" and checks.removed_sentences == [swapped]
+
+
+def test_amounts_from_the_question_in_any_currency_may_be_repeated():
+    for question, said in (
+        ("Any dive watches under $50?", "under $50"),
+        ("Any dive watches under 50 dollars?", "under $50"),
+        ("Any dive watches under 50?", "under $50"),  # a bare number in the shop's currency
+    ):
+        text, checks = check_answer(
+            f"Yes, we have dive watches {said}: the Seiko Prospex Diver costs $45.99 [1].",
+            WORLD,
+            question=question,
+        )
+        assert checks.ok and text.startswith("Yes"), question
+    text, checks = check_answer(
+        "Yes, the Seiko Prospex Diver is under $60 [1].", WORLD, question="Any under $50?"
+    )
+    assert text == "" and checks.removed_sentences
+
+
+def test_a_product_said_to_be_from_another_brand_is_removed():
+    boot = product_source(1, "Trailmaster Bracken Walking Boots", 80.5)
+    text = "The Trailmaster Bracken Walking Boots from Stridewell cost £80.50 [1]. Enjoy!"
+    checked, checks = check_answer(text, [boot], brands=["Trailmaster", "Stridewell"])
+    assert checked == "Enjoy!" and checks.removed_sentences
+    right = "The Trailmaster Bracken Walking Boots cost £80.50 [1]."
+    assert check_answer(right, [boot], brands=["Trailmaster", "Stridewell"])[0] == right
+
+
+def _size_chart(n: int) -> Source:
+    text = (
+        "Men's sizes: UK 9, EU 43, US 10, Foot length (cm) 27.\n"
+        "Men's sizes: UK 10, EU 44.5, US 11, Foot length (cm) 27.9.\n"
+        "Men's sizes: UK 11, EU 46, US 12, Foot length (cm) 28.6."
+    )
+    return Source(
+        id="d1", kind="document", n=n, score=1.0, title="Size Guide", source="docs/size.md",
+        text=text,
+    )  # fmt: skip
+
+
+def test_a_figure_read_from_a_table_must_come_from_its_own_row():
+    chart = _size_chart(1)
+    good = "A men's UK 10 is an EU 44.5 [1]."
+    assert check_answer(good, [chart])[0] == good
+    # 46 is in the table, but in UK 11's row: the neighbouring row misread.
+    wrong, checks = check_answer("A men's UK 10 is an EU 46 [1].", [chart])
+    assert wrong == "" and checks.removed_sentences

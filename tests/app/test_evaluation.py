@@ -11,6 +11,7 @@ import pytest
 
 from app.evaluation import Expected, keyword_ranks, load_tests, ndcg
 from cobbler.records import Source
+from cobbler.vocabulary import ProductWords, learn
 from tests.conftest import ROOT, product_source
 
 
@@ -30,12 +31,14 @@ def test_keyword_ranks_and_ndcg():
 
 
 def test_expected_constraints_check_structured_fields():
+    vocabulary = learn([ProductWords(title="Northfell Boot", category_path=["Walking Boots"])])
     boot = product_source(
-        1, "Northfell Boot", 79.0, 99.0, tags={"type_walking_boots": True, "for_men": True}
+        1, "Northfell Boot", 79.0, 99.0, tags={"type_walking_boot": True, "for_men": True}
     )
-    assert Expected(brand="northfell", type="walking boots", price_max=80).admits(boot)
-    assert not Expected(audience="women").admits(boot)
-    assert not Expected(price_max=70).admits(boot)
+    assert Expected(brand="northfell", type="walking boots", price_max=80).admits(boot, vocabulary)
+    assert not Expected(type="sandals").admits(boot, vocabulary)  # not a type of this shop
+    assert not Expected(audience="women").admits(boot, vocabulary)
+    assert not Expected(price_max=70).admits(boot, vocabulary)
 
 
 def test_a_bad_test_line_names_the_file_and_line(tmp_path):

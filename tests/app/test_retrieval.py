@@ -31,11 +31,11 @@ def test_only_names_the_shop_does_not_sell_count_as_unknown_brands(
     bundled_store, bundled_settings, embedder
 ):
     """Shop words ("Men's", "Sneakers", "other brands") are not brands the shop lacks."""
-    from app.constraints import resolve
+    from app.understanding import parse
 
     store, _ = bundled_store
     catalog = Retriever(embedder, store, bundled_settings).catalog()
     shop_words = ("Men's slippers", "Sneakers for kids under £30", "Do you repair other brands?")
     for question in shop_words:
-        assert resolve(question, [], catalog).unknown_brands == [], question
-    assert resolve("Any Balenciaga sandals?", [], catalog).unknown_brands == ["Balenciaga"]
+        assert parse(question, catalog).unknown_brands == [], question
+    assert parse("Any Balenciaga sandals?", catalog).unknown_brands == ["Balenciaga"]

@@ -6,8 +6,8 @@ import shutil
 
 import pytest
 
-from app.constraints import parse
 from app.retrieval import Retriever
+from app.understanding import parse
 from cobbler.store import Store, open_client
 from ingest.pipeline import ingest
 from tests.conftest import SHOES_CSV, make_settings, needs_shared_data

@@ -6,10 +6,8 @@ import re
 
 import pytest
 
-from app.constraints import Catalog, parse
-from tests.conftest import product_source
-
-CATALOG_FREE = Catalog()
+from app.understanding import Turn, parse
+from tests.conftest import BUNDLED_KB, catalog_of, product_source
 
 pytestmark = pytest.mark.llm
 
@@ -20,7 +18,7 @@ def test_a_brand_the_shop_does_not_sell_gets_a_plain_none_and_labelled_alternati
         "Unfortunately, we do not have any running shoes from Gucci at the moment."
     )
     assert "alternatives" in answer.answer
-    assert answer.sources and all(s.tags.get("type_running_shoes") for s in answer.sources)
+    assert answer.sources and all(s.tags.get("type_running_shoe") for s in answer.sources)
     assert answer.timings.tokens == 0  # decided without the model
 
 
@@ -37,7 +35,7 @@ def test_every_product_source_meets_the_stated_constraints(assistant):
     assert constraints == parse(question, assistant.retriever.catalog())
     assert found.sources
     for source in found.sources:
-        assert source.tags.get("type_sandals") and source.tags.get("for_girls")
+        assert source.tags.get("type_sandal") and source.tags.get("for_girls")
         assert source.price_min is not None and source.price_min <= 40
 
 
@@ -51,27 +49,26 @@ def test_an_unanswerable_policy_question_says_so_and_points_to_contact_details(a
 def test_cheaper_follow_up_keeps_the_constraints_and_lowers_the_price(assistant):
     first, _ = assistant.search("What walking boots do you have?")
     cheapest_before = min(s.price_min for s in first.sources if s.price_min is not None)
-    found, constraints = assistant.search("cheaper ones?", ["What walking boots do you have?"])
-    assert constraints.types == ["walking boots"] and constraints.price_max < cheapest_before
+    earlier = assistant.replay([{"role": "user", "content": "What walking boots do you have?"}])
+    found, constraints = assistant.search("cheaper ones?", earlier)
+    assert constraints.types == ["walking_boot"] and constraints.upper == cheapest_before
     index = assistant.retriever.index()
     cheaper = [
         m
         for m in index.metadatas
-        if m.get("type_walking_boots") and m.get("price_min", 1e9) < cheapest_before
+        if m.get("type_walking_boot") and m.get("price_min", 1e9) < cheapest_before
     ]
     assert found.matched == len(cheaper)
     assert all(s.price_min < cheapest_before for s in found.sources)
-    assert all(s.tags.get("type_walking_boots") for s in found.sources)
+    assert all(s.tags.get("type_walking_boot") for s in found.sources)
 
 
 def test_a_long_conversation_never_overflows_the_context(assistant):
-    history = []
-    for _ in range(12):
-        history += [
-            {"role": "user", "content": "Tell me about your walking boots. " * 30},
-            {"role": "assistant", "content": "We have lovely walking boots. " * 60},
-        ]
-    answer = assistant.ask("And what about sandals?", history)
+    long_turn = Turn(
+        question="Tell me about your walking boots. " * 30,
+        answer="We have lovely walking boots. " * 60,
+    )
+    answer = assistant.ask("And what about sandals?", [long_turn] * 12)
     assert answer.answer
 
 
@@ -80,10 +77,12 @@ def test_a_no_that_the_evidence_contradicts_becomes_a_listing():
 
     boot = product_source(2, "Bramble Edale Walking Boots", 64.99)
     assert REFUSAL.search("No, I don't have waterproof walking boots under £90.")
-    text = listing_answer(parse("walking boots under £90", CATALOG_FREE), [boot])
+    catalog = catalog_of(BUNDLED_KB)
+    text = listing_answer(parse("walking boots under £90", catalog), [boot], catalog.shop)
     assert text == (
         "Yes, we have walking boots under £90.\nHere are some you might like:\n"
         "- Bramble Edale Walking Boots, £64.99 [2]"
     )
     lead = "Yes, we have waterproof walking boots under £90."
-    assert listing_answer(parse("boots", CATALOG_FREE), [boot], lead).startswith(lead + "\n")
+    listed = listing_answer(parse("boots", catalog), [boot], catalog.shop, lead)
+    assert listed.startswith(lead + "\n")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import sqlite3
@@ -203,6 +204,27 @@ def _feedback_rows(path) -> list[tuple]:
         return db.execute("SELECT question, rating FROM feedback ORDER BY id").fetchall()
 
 
+def test_a_follow_up_typed_in_the_page_is_read_against_what_was_shown(page):
+    """The page keeps the conversation per browser session: "cheaper ones?" after a product
+    question gets cheaper products of the same kind, and a returns question after it gets
+    the returns policy, not more products."""
+    ask(page, "Do you have walking boots for women?")
+    first = wait_done(page)
+    shown = _lowest_prices(first)
+    assert shown, first
+    ask(page, "cheaper ones?")
+    page.wait_for_function("() => document.querySelectorAll('#chat .bot').length >= 2")
+    second = wait_done(page)
+    listed = second.split("Sources")[-1]
+    prices = _lowest_prices(listed)
+    assert prices and all(p < min(shown) for p in prices), (shown, listed)
+    assert "Walking Boots" in listed and "Women" in listed
+    ask(page, "And can I return them if they don't fit?")
+    page.wait_for_function("() => document.querySelectorAll('#chat .bot').length >= 3")
+    third = wait_done(page)
+    assert "returns-and-refunds.md" in third.split("Sources")[-1] or "Returns" in third
+
+
 def test_kill_9_during_generation_loses_no_feedback(app, browser):
     """Last in this module: it kills the shared server, then serves the same store anew."""
     page = browser.new_context().new_page()
@@ -232,3 +254,10 @@ def test_kill_9_during_generation_loses_no_feedback(app, browser):
         assert "£" in wait_done(page)
         page.context.close()
     assert _feedback_rows(app["feedback"]) == before
+
+
+def _lowest_prices(text: str) -> list[float]:
+    """Each listed product's lowest price (the first amount on its line)."""
+    lines = [line for line in text.splitlines() if "·" in line and "£" in line]
+    found = [re.search(r"£(\d[\d,]*\.\d\d)", line) for line in lines]
+    return [float(m.group(1).replace(",", "")) for m in found if m]

@@ -101,7 +101,10 @@ def test_real_csv_rows_match_the_source():
         if row["brand"].startswith("Visit the "):
             assert product.brand == row["brand"][len("Visit the ") : -len(" Store")]
         if row["sub_category"]:
-            assert product.category_leaf == row["sub_category"]
+            assert product.category_path == [row["category"], row["sub_category"]]
+    assert sum(p.brand == "Geox" for p in products) == sum(
+        r["brand"] in ("Geox", "Visit the Geox Store") for r in rows
+    )
 
 
 def test_other_catalog_shapes_via_a_column_mapping():
@@ -126,4 +129,24 @@ def test_ragged_csv_rows_are_reported_by_row():
     text = "title,price\nGood Boot,£40.00\nBad Boot,£1,extra,cells\n"
     products, problems = load_catalog(text, ".csv", "c.csv")
     assert [p.title for p in products] == ["Good Boot"]
-    assert [(p.where, p.reason) for p in problems] == [("row 3", "malformed row")]
+    assert [(p.where, p.reason) for p in problems] == [
+        ("row 3", "4 cells where the header has 2 columns")
+    ]
+
+
+def test_a_row_read_on_its_own_finds_its_columns_by_name():
+    product = to_product(
+        {
+            "Product Name": "Quay Rain Jacket",
+            "Sale Price": "$79.00",
+            "RRP": "$99.00",
+            "Long Description": "A packable <b>waterproof</b> shell.",
+            "Colour": "Yellow",
+        },
+        "jackets.jsonl",
+    )
+    assert (product.title, product.price_min, product.currency) == ("Quay Rain Jacket", 79, "USD")
+    assert product.description == "A packable waterproof shell."  # markup dropped
+    assert product.details == {"Colour": "Yellow", "List price": "$99.00"}
+    lines = product.text().splitlines()
+    assert lines.index("A packable waterproof shell.") == lines.index("Price: $79.00") + 1

@@ -1,0 +1,88 @@
+"""Shops of other shapes, goods and currencies, end to end: ingested into a real Chroma store
+with the real encoder, searched, and answered by the real `small` model."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from app.retrieval import Retriever
+from app.service import Assistant
+from cobbler.store import Store, open_client
+from ingest.pipeline import ingest
+from tests.conftest import SHOPS, make_settings
+
+
+@pytest.fixture(scope="module")
+def shops(tmp_path_factory, embedder):
+    """Each fixture shop ingested once into its own store; no chat model."""
+    built = {}
+    for name in ("watches", "furniture", "tea"):
+        settings = make_settings(tmp_path_factory.mktemp(name), kb_dir=SHOPS / name)
+        client = open_client(settings)
+        report = ingest(settings, embedder, client)
+        retriever = Retriever(embedder, Store(client, settings.collection), settings)
+        built[name] = (Assistant(retriever, None, settings), report, settings)
+    return built
+
+
+def test_each_shop_reports_the_columns_it_read(shops):
+    _, report, _ = shops["furniture"]
+    mapping = report.catalogs["catalog/items.csv"]
+    assert mapping["title"].startswith("item_title") and mapping["price"].startswith("selling")
+    assert report.products == 31 and not report.skipped
+
+
+def test_the_shop_is_learned_from_its_own_files(shops):
+    watches = shops["watches"][0].retriever.catalog().shop
+    assert watches.name == "Tick & Tock Watches" and watches.currency == "USD"
+    furniture = shops["furniture"][0].retriever.catalog().shop
+    assert furniture.profile.name is None and furniture.currency == "EUR"  # no profile
+    assert "rugs" in (furniture.sells or "")  # its main departments, learned
+    tea = shops["tea"][0].retriever.catalog().shop
+    assert tea.currency == "JPY" and tea.currencies == {"JPY": 21}
+
+
+@pytest.mark.parametrize(
+    ("shop", "question", "check"),
+    [
+        ("watches", "a running watch under $200", lambda s: s.price_min <= 200),
+        ("watches", "leather straps", lambda s: s.tags.get("type_leather")),
+        ("furniture", "couch under 1.000 €", lambda s: s.tags.get("type_sofa")),
+        ("furniture", "grill cover 73", lambda s: s.tags.get("type_grill_cover")),
+        ("tea", "matcha under ¥3,000", lambda s: s.price_min <= 3000 and s.currency == "JPY"),
+    ],
+)
+def test_every_product_found_meets_what_was_asked(shops, shop, question, check):
+    assistant = shops[shop][0]
+    found, constraints = assistant.search(question)
+    assert found.sources, question
+    products = [s for s in found.sources if s.kind == "product"]
+    assert products and all(check(s) for s in products), [s.title for s in products]
+
+
+def test_a_brand_the_shop_does_not_carry_is_an_honest_none_for_any_goods(shops):
+    answer = shops["watches"][0].ask("Do you have Tissot watches?")
+    assert answer.answer.startswith("Unfortunately, we do not have any watches from Tissot")
+    assert "$" in answer.answer and "£" not in answer.answer  # alternatives in dollars
+
+
+def test_a_price_in_a_currency_the_shop_does_not_use_is_not_applied(shops):
+    answer = shops["tea"][0].ask("any oolong under $20?")
+    assert "Our prices are in JPY" in answer.answer
+
+
+@pytest.mark.llm
+def test_the_model_answers_in_the_shops_currency(shops, small_model):
+    assistant, _, settings = shops["watches"]
+    with_model = Assistant(assistant.retriever, small_model, settings)
+    answer = with_model.ask("Which GPS running watches do you sell?")
+    assert answer.sources[0].kind == "product" and answer.sources[0].currency == "USD"
+    assert "£" not in answer.answer
+    # Every amount said is a product's own price in dollars (the checks hold any currency).
+    known = {p for s in answer.sources for p in (s.price_min, s.price_max) if p is not None}
+    said = {
+        float(m.replace(",", "")) for m in re.findall(r"\$\s?(\d[\d,]*(?:\.\d+)?)", answer.answer)
+    }
+    assert said <= known, (answer.answer, known)
