@@ -129,7 +129,7 @@ def _per_product(
     """The sentence with each product's part citing that product, or "" when a price in it
     is not the price of the product named last before it."""
     lowered = sentence.casefold()
-    named = [  # "Lido Sandal" inside "Lido Sandal Wide" is not a second product
+    named = [  # "Oslo Sofa" inside "Oslo Sofa Bed" is not a second product
         s
         for s in named
         if not any(o is not s and s.title.casefold() in o.title.casefold() for o in named)
@@ -211,7 +211,7 @@ def _check_sentence(
     prices = _unasked(prices, asked)
     products = [s for s in valid if s.kind == "product"] + [s for s in named if s not in valid]
     if _wrong_brand(sentence, products, brands):
-        # "the X boots from Y [1]" where [1] is not from Y: a product under another's name.
+        # "the X lamp from Y [1]" where [1] is not from Y: a product under another's name.
         checks.removed_sentences.append(sentence.strip())
         return ""
     numbers = _numbers(sentence, currency)

@@ -44,7 +44,7 @@ class Expected(BaseModel):
 
     def admits(self, source: Source, vocabulary: Vocabulary) -> bool:
         """Whether a product meets the test's constraints. The type is written in the
-        shopper's words ("walking boots") and read with the shop's learned vocabulary."""
+        shopper's words ("coffee tables") and read with the shop's learned vocabulary."""
         if self.brand and (source.brand or "").casefold() != self.brand.casefold():
             return False
         kinds = {m.key for m in vocabulary.find_types(self.type)} if self.type else set()

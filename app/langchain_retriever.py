@@ -5,8 +5,8 @@
     from cobbler.settings import Settings
 
     retriever = CobblerRetriever(assistant=build_assistant(Settings(), with_model=False))
-    docs = retriever.invoke("Any waterproof walking boots under £90?")
-    retriever.remember("Any waterproof walking boots under £90?", docs)
+    docs = retriever.invoke("Any oak coffee tables under 300 euros?")
+    retriever.remember("Any oak coffee tables under 300 euros?", docs)
     docs = retriever.invoke("cheaper ones?")  # read against what was shown
 
 Each result is a `Document` whose `page_content` is the source text and whose metadata

@@ -41,7 +41,7 @@ def tokenize(text: str) -> list[str]:
         if token in _STOPWORDS:
             continue
         if len(token) > 3 and token.endswith("s") and not token.endswith("ss"):
-            token = token[:-1]  # boots → boot, trainers → trainer
+            token = token[:-1]  # lamps → lamp, tables → table
         tokens.append(token)
     return tokens
 
@@ -225,7 +225,7 @@ class Retriever:
         if topic == "documents":
             mask = ~index.columns["product"]
         elif constraints.hard and constraints.allows_documents and topic is None:
-            mask |= ~index.columns["product"]  # "how do I dry wet walking boots?" is about care
+            mask |= ~index.columns["product"]  # "how do I clean a wool rug?" is about care
         if not mask.any():
             return Retrieval([], 0.0, 0)
         depth = min(self.settings.candidates, int(mask.sum()))
@@ -304,7 +304,7 @@ class Retriever:
 
     def near_types(self, words: list[str]) -> list[str]:
         """Product types whose name the encoder finds close to one of `words`, clearly
-        closer than any other type (MiniLM puts "sneakers" near several kinds of shoe)."""
+        closer than any other type (MiniLM puts some words near several kinds of one thing)."""
         index = self.index()
         types = index.catalog.shop.vocabulary.types
         if not types or not words:

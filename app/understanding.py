@@ -288,7 +288,7 @@ def find_brands(question: str, catalog: Catalog, about_products: bool) -> tuple[
         candidates |= {
             m.group()
             for m in capitalised
-            if not re.search(r"(?:^|[.!?])$", question[: m.start()].rstrip()) or m.group().isupper()
+            if not _sentence_start(question[: m.start()]) or m.group().isupper()
         }
         for name in sorted(candidates):
             word = name.casefold()
@@ -299,6 +299,12 @@ def find_brands(question: str, catalog: Catalog, about_products: bool) -> tuple[
             if word not in _NOT_NAMES and not known_word:
                 unknown.append(name)
     return known, unknown
+
+
+def _sentence_start(before: str) -> bool:
+    """Whether a word after `before` starts a sentence ("Dr. Martens" does not)."""
+    before = before.rstrip()
+    return not before or (before[-1] in ".!?" and not re.search(r"\b[A-Z][a-z]{0,2}\.$", before))
 
 
 def _part_of_a_name(match: Match, question: str, catalog: Catalog) -> bool:
@@ -442,7 +448,7 @@ class Evidence(Protocol):
 
 _PRONOUN = re.compile(r"\b(?:they|them|those|these|it|its|ones?|either|both)\b", re.I)
 _NARROWING = re.compile(r"^\s*(?:only|just|but|and|also|what about|how about|any|or)\b", re.I)
-# How a new question opens ("do you sell booties?"), where a short follow-up does not.
+# How a new question opens ("do you sell lanterns?"), where a short follow-up does not.
 _FRESH_ASK = re.compile(
     r"^\s*(?:do|does|can) (?:you|the shop|your shop) (?:have|sell|stock|carry|do|recommend)\b"
     r"|^\s*(?:show me|i(?:'m| am) looking for|i (?:need|want|would like))\b",
@@ -475,6 +481,9 @@ _OF_THEM = re.compile(
 # How close a document must come, and how much closer than any product, for a question
 # that names no product to be about the shop's documents rather than what was shown.
 DOCUMENT_MARGIN = 0.05
+# How much closer products must come for a question naming a type to leave documents out
+# ("which size should I take for sofas if I'm unsure?" may be a guide's question).
+PRODUCT_MARGIN = 0.1
 
 
 def references(question: str, shown: Sequence[Shown]) -> list[Shown]:
@@ -518,7 +527,7 @@ def _sub_kinds(types: list[str], before: list[str], catalog: Catalog) -> bool:
 
 def _kinds_of(question: str, before: list[str], catalog: Catalog) -> list[str]:
     """Kinds of the types in force named by one word ("only trail ones" after running
-    shoes: "trail running shoes"), when the shop has such a kind."""
+    watches: "dive watches"), when the shop has such a kind."""
     types = catalog.shop.vocabulary.types
     by_phrase = {p: key for key, t in types.items() for p in t.phrases}
     words = set(stems(question))
@@ -569,11 +578,15 @@ def understand(
 
     def fresh(topic: Topic | None = None) -> SearchRequest:
         query = expand(question, current, catalog, evidence)
-        if topic is None and current.types and evidence is not None:
-            # Named products, and no document comes clearly closer ("how do I dry wet
-            # boots?" does): a question about the products themselves.
+        if topic is None and current.allows_documents and current.hard and evidence:
+            # A type or an audience alone: about the products if they come clearly closer
+            # than any document, about the shop's documents if those do ("how do I clean
+            # a wool rug?"), else both kinds of source compete.
             document, product = evidence.closeness(query)
-            topic = "products" if document < product + DOCUMENT_MARGIN else None
+            if product >= document + PRODUCT_MARGIN:
+                topic = "products"
+            elif document >= product + DOCUMENT_MARGIN:
+                topic = "documents"
         return SearchRequest(query=query, constraints=current, topic=topic)
 
     if last is None:
@@ -633,7 +646,7 @@ def expand(
     question: str, constraints: Constraints, catalog: Catalog, evidence: Evidence | None = None
 ) -> str:
     """The question with the shop's own name for each type it names: the encoder may not
-    know a shop's or a region's word ("wellies"), but it knows the category's name. A word
+    know a shop's or a region's word ("settee"), but it knows the category's name. A word
     the shop never uses that the encoder finds close to a type's name ("carpet", "rugs")
     adds that name too: a hint for the search, never a filter."""
     types = catalog.shop.vocabulary.types

@@ -131,7 +131,7 @@ def export_int8(model: Any, target: Path) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     float_path = target.with_suffix(".float.onnx")
     sample = model.tokenizer(
-        ["a shoe", "a walking boot for wet days"], padding=True, return_tensors="pt"
+        ["a product", "a longer sample text for tracing"], padding=True, return_tensors="pt"
     )
     axes = {name: {0: "batch", 1: "tokens"} for name in [*_INPUTS, "last_hidden_state"]}
     with warnings.catch_warnings():  # the tracer's notes on shapes it fixes: expected here

@@ -38,7 +38,7 @@ class ShopProfile(BaseModel):
     contact: str | None = Field(None, description="How shoppers reach the shop's staff.")
     examples: list[str] = Field(default_factory=list, description="Questions for the chat page.")
     synonyms: dict[str, list[str]] = Field(
-        default_factory=dict, description='The shop\'s own words: {"wellies": ["rain boots"]}.'
+        default_factory=dict, description='The shop\'s own words: {"settee": ["couch"]}.'
     )
 
     @field_validator("currency")

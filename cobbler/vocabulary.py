@@ -228,7 +228,7 @@ class ProductWords(BaseModel):
 
 
 def _strip_audience(node: str, audience_words: set[str]) -> str:
-    """ "Men's Boots & Shoes" → "Boots & Shoes": the department's audience is not its type."""
+    """ "Men's Coats & Jackets" → "Coats & Jackets": the department's audience is not its type."""
 
     def drop(match: re.Match[str]) -> str:
         return "" if stem(match.group()) in audience_words else match.group()
@@ -301,7 +301,7 @@ def learn(
     for p in products:
         for head in dict.fromkeys(_title_heads(p.title, skip | describing | brand_words)):
             heads[head] += 1
-    # A noun that names products ends their titles' names most times it is used ("Sneaker");
+    # A noun that names products ends their titles' names most times it is used ("Lamp");
     # a word that merely sits last now and then ("Warm", "Party") does not.
     used: Counter[str] = Counter()
     for p in products:
@@ -350,16 +350,24 @@ def learn(
         parent = parents[key].most_common(1)[0][0].split()[-1]
         phrases[key].add(f"{key} {parent}")
         names[key] = f"{names[key]} {plural(parent)}"
-    # Candidates that are synonyms of each other are one type ("sneakers" and "trainers").
+    in_titles = set(used)  # the words and word pairs of product names
+    # Candidates that are synonyms of each other are one type ("couch" and "sofa").
     merged: dict[frozenset[str], str] = {}
     for key in sorted(phrases, key=lambda k: (-nodes[k], -heads[k], k)):
         merged.setdefault(frozenset(phrases[key]), key)
     phrases = {key: set(words) for words, key in merged.items()}
     owned = {w for ws in phrases.values() for w in ws}
+    broader: dict[str, set[str]] = defaultdict(set)
     for narrow, broad in lex.narrower.items():
-        narrow, broad = phrase(narrow), phrase(broad)
-        if broad in phrases and narrow not in owned:
-            phrases[broad].add(narrow)
+        broader[phrase(broad)].add(phrase(narrow))
+    for broad, narrows in broader.items():
+        if broad in phrases:  # the shop's own type: it also answers to its kinds' words
+            phrases[broad] |= narrows - owned
+        elif broad not in owned and narrows & (owned | in_titles):
+            # No type of its own: one made of the kinds the shop sells (kept below only if
+            # products carry it).
+            phrases[broad] = {broad} | narrows
+            names[broad] = plural(broad)
     vocab = Vocabulary(
         types={
             metadata_key("", key).lstrip("_"): ProductType(name=names[key], phrases=sorted(words))
