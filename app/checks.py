@@ -52,7 +52,7 @@ def _supports(
 ) -> bool:
     if source.kind == "product":
         # A product's price is its structured field, not any amount in its description
-        # (a supplier's text could say "now only £1"), and in its own currency.
+        # (a supplier's text could say "now only 1.00"), and in its own currency.
         known = {
             (p, source.currency) for p in (source.price_min, source.price_max) if p is not None
         }
@@ -67,7 +67,7 @@ def _supports(
 
 
 _NUMBER = re.compile(r"(?<![\w.,])\d+(?:\.\d+)?(?![\w]|[.,]\d)")
-# A table row as ingest writes it: "Men's sizes: UK 10, EU 44.5, US 11, Foot length (cm) 27.9."
+# A table row as ingest writes it: "Kettles: Litres 1.7, Watts 3000, Weight (kg) 1.2."
 _ROW = re.compile(r"(?m)^[^:\n]{1,80}: (?:[^,\n]* \d[\d.]*, )+[^,\n]* \d[\d.]*\.$")
 
 
@@ -228,7 +228,7 @@ def _check_sentence(
             return sentence.strip()
     if not prices and not figures and not named:
         return sentence.strip()
-    if len(named) > 1 and prices:  # "A costs £x [1] and B costs £y [2]"
+    if len(named) > 1 and prices:  # "A costs x [1] and B costs y [2]"
         fixed = _per_product(sentence, named, asked, checks, currency)
         if fixed and (not figures or any(_supports(s, set(), figures, currency) for s in sources)):
             return fixed.strip()

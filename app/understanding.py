@@ -606,7 +606,7 @@ def understand(
     comparative = current.cheaper_than_before or bool(_PRICIER.search(question))
     priced = current.lower is not None or current.upper is not None or current.by_price
     # Words that only make sense of products; an audience alone may be a policy question
-    # ("what is a UK 5 for women in EU sizes?").
+    # ("how do I measure for a women's size?").
     specific = names_products or priced or bool(current.attributes) or comparative
     if not specific and evidence is not None:
         document, product = evidence.closeness(question)

@@ -232,7 +232,7 @@ def _scan(text: str, default: str | None) -> list[_Amount]:
 
 
 def _joined(text: str, a: _Amount, b: _Amount) -> bool:
-    """Whether a and b are the two ends of one range: "£40-£80", "40 to 80", "between 40 and 80"."""
+    """Whether a and b are the two ends of one range: "$40-$80", "40 to 80", "between 40 and 80"."""
     gap = _CONNECTOR.fullmatch(text, a.end, b.start)
     if gap is None or a.unit or b.unit:
         return False
@@ -242,7 +242,7 @@ def _joined(text: str, a: _Amount, b: _Amount) -> bool:
 
 
 def _with_partners(text: str, amounts: list[_Amount]) -> list[_Amount]:
-    """Unmarked range ends take the currency of the other end: "£40-80" is £40 and £80."""
+    """Unmarked range ends take the currency of the other end: "€40-80" is €40 and €80."""
     for a, b in zip(amounts, amounts[1:]):
         if _joined(text, a, b):
             if a.marked and not b.marked:
@@ -257,7 +257,7 @@ def money_mentions(
 ) -> list[tuple[float, str | None, int, int]]:
     """Every amount written with a currency sign, code or word: (value, ISO code, start, end).
 
-    An unmarked end of a range takes the other end's currency ("£40-80" → 40 GBP, 80 GBP).
+    An unmarked end of a range takes the other end's currency ("€40-80" → 40 EUR, 80 EUR).
     """
     default = _normal(default)
     amounts = _with_partners(text, _scan(text, default))
@@ -287,7 +287,7 @@ def parse_price(
 ) -> tuple[float | None, float | None, str | None]:
     """One catalog price → (min, max, ISO currency); (None, None, None) when there is none.
 
-    '£50.00' → (50, 50, GBP); '£49.57 - £234.95' → (49.57, 234.95, GBP); '1.299,00 €' →
+    '$50.00' → (50, 50, USD); '$49.57 - $234.95' → (49.57, 234.95, USD); '1.299,00 €' →
     (1299, 1299, EUR); a bare number takes `default`, the shop's currency. Raises ValueError
     with the reason for a negative, signed, absurd or non-finite price, or several currencies.
     """
@@ -305,14 +305,14 @@ def parse_price(
     if _NOT_FINITE.fullmatch(text):
         raise ValueError(f"price {text!r} is not a finite number")
     amounts = [a for a in _with_partners(text, _scan(text, default)) if not a.unit]
-    if any(a.marked for a in amounts):  # "£50 (pack of 2)": the 2 is no price
+    if any(a.marked for a in amounts):  # "$50 (pack of 2)": the 2 is no price
         amounts = [a for a in amounts if a.marked]
     if not amounts:
         return None, None, None
     previous_end = None
     for a in amounts:
         shown = _short(text[min(a.start, a.sign_at) if a.sign else a.start : a.end])
-        # a "-" between two amounts is a range ("£40 - £80"), not a minus sign
+        # a "-" between two amounts is a range ("$40 - $80"), not a minus sign
         dash = (
             a.sign == "-"
             and previous_end is not None
@@ -332,7 +332,7 @@ def parse_price(
 def format_price(
     price_min: float | None, price_max: float | None = None, currency: str | None = None
 ) -> str:
-    """'£49.99', '$1,299.00', '€39.99 – €64.99', '¥12,000', 'CHF 12.50', '49.99' (no currency),
+    """'$49.99', '$1,299.00', '€39.99 – €64.99', '¥12,000', 'CHF 12.50', '49.99' (no currency),
     or 'price not listed'."""
     if price_min is None:
         return "price not listed"
@@ -420,7 +420,7 @@ def price_bounds(question: str, default: str | None = None) -> PriceBounds:
     """The price limits a question states, in its currency (`default` for bare numbers).
 
     "under $200" → high 200 USD; "over 1.299,00 €" → low 1299 EUR; "between 40 and 80 pounds",
-    "£40-£80", "from $20 to $35" → both; "around $100" → 80–120, approximate; "less than 5k"
+    "€40-€80", "from $20 to $35" → both; "around $100" → 80–120, approximate; "less than 5k"
     → high 5000; "cheapest" → cheapest. "grill cover 73", "under 30 inches", "size 8" → none.
     """
     default = _normal(default)

@@ -17,7 +17,7 @@ CODE_LABEL = "Product code:"
 
 
 def format_price(price_min: float | None, price_max: float | None, currency: str | None) -> str:
-    """'£49.99', '$1,299.00', '€39.99 – €64.99', '49.99' (no currency), or 'price not listed'."""
+    """'$49.99', '¥12,000', '€39.99 – €64.99', '49.99' (no currency), or 'price not listed'."""
     return money.format_price(price_min, price_max, currency)
 
 
@@ -174,7 +174,7 @@ class Checks(BaseModel):
     """What checking the answer against its sources changed (app/checks.py)."""
 
     removed_citations: list[int] = Field(default_factory=list)  # [n] with no source n
-    corrected_citations: list[str] = Field(default_factory=list)  # "[2]→[1]: £79.99"
+    corrected_citations: list[str] = Field(default_factory=list)  # "[2]→[1]: $79.99"
     removed_sentences: list[str] = Field(default_factory=list)  # claims found in no source
     ok: bool = True  # nothing had to change
 

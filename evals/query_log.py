@@ -51,8 +51,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     with args.queries.open(encoding="utf-8", newline="") as f:
         rows = list(csv.DictReader(f, delimiter="\t"))
-    _, chunks, _ = load_knowledge_base(Settings(kb_dir=args.kb))
-    shop = learn_shop(chunks, load_profile(args.kb))
+    profile = load_profile(args.kb)
+    _, chunks, _ = load_knowledge_base(Settings(kb_dir=args.kb), profile=profile)
+    shop = learn_shop(chunks, profile)
     metadatas = [c.metadata() for c in chunks]
     catalog = Catalog.build(shop, [c.text for c in chunks], metadatas)
     products = [m for m in metadatas if m.get("kind") == "product"]

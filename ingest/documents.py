@@ -79,7 +79,7 @@ def _cells(line: str) -> list[str]:
 
 def table_rows(text: str, label: str) -> str:
     """Markdown tables with each row written out with its headers, under the table's
-    label: "Men's sizes: UK 10, EU 44.5, US 11, Foot length (cm) 27.9." A row keeps its own
+    label: "Kettles: Litres 1.7, Watts 3000, Weight (kg) 1.2." A row keeps its own
     meaning wherever a chunk boundary falls, and a figure can be read from its own row."""
 
     def rows(match: re.Match[str]) -> str:

@@ -33,8 +33,9 @@ def catalog_of(kb: Path):
     from cobbler.profile import load_profile
     from ingest.pipeline import learn_shop, load_knowledge_base
 
-    _, chunks, _ = load_knowledge_base(Settings(kb_dir=kb))
-    shop = learn_shop(chunks, load_profile(kb))
+    profile = load_profile(kb)
+    _, chunks, _ = load_knowledge_base(Settings(kb_dir=kb), profile=profile)
+    shop = learn_shop(chunks, profile)
     return Catalog.build(shop, [c.text for c in chunks], [c.metadata() for c in chunks])
 
 
