@@ -68,7 +68,9 @@ def _supports(
 
 _NUMBER = re.compile(r"(?<![\w.,])\d+(?:\.\d+)?(?![\w]|[.,]\d)")
 # A table row as ingest writes it: "Kettles: Litres 1.7, Watts 3000, Weight (kg) 1.2."
-_ROW = re.compile(r"(?m)^[^:\n]{1,80}: (?:[^,\n]* \d[\d.]*, )+[^,\n]* \d[\d.]*\.$")
+_VALUE = r"[^,\n]* \d[\d.]*(?: [^\W\d]+)?"  # "UK 5", "Foot length (cm) 27.9", "US 1 youth"
+_ROW = re.compile(rf"(?m)^[^:\n]{{1,80}}: (?:{_VALUE}, )+{_VALUE}\.$")
+_CELL = re.compile(r"^(.*?)\s+(\d[\d.]*)(?: [^\W\d]+)?$")
 
 
 def _numbers(sentence: str, currency: str | None) -> set[str]:
@@ -94,6 +96,49 @@ def _one_row(source: Source, numbers: set[str]) -> bool:
         if numbers <= found:
             return True
     return False
+
+
+def _words(text: str) -> set[str]:
+    return {w.removesuffix("'s") for w in re.findall(r"[\w']+", text.casefold())}
+
+
+def table_lookup(question: str, sources: Sequence[Source]) -> list[tuple[Source, str]]:
+    """The table rows a question looks up ("size 10 in the men's table": the row whose
+    header "size" holds 10, in the table whose label shares the question's words), best
+    first. A row counts only when the question names one of its cells, header and value."""
+    scored: list[tuple[int, Source, str]] = []
+    asked = _words(question)
+    for source in sources:
+        for row in _rows(source):
+            label, _, cells = row.partition(": ")
+            hits = 0
+            for cell in cells.rstrip(".").split(", "):
+                found = _CELL.match(cell)
+                if not found:
+                    continue
+                header, number = (re.escape(g) for g in found.groups())
+                if re.search(
+                    rf"(?<!\w){header}(?:\s+\w+)?\s+{number}(?![\d.])|"
+                    rf"(?<![\d.]){number}\s+{header}(?!\w)",
+                    question,
+                    re.I,
+                ):
+                    hits += 1
+            if hits:
+                scored.append((hits * 10 + len(_words(label) & asked), source, row))
+    if not scored:
+        return []
+    best = max(score for score, _, _ in scored)
+    found_rows: list[tuple[Source, str]] = []
+    for score, source, row in scored:
+        if score == best and all(row != r for _, r in found_rows):
+            found_rows.append((source, row))
+    return found_rows[:3]
+
+
+def recite_rows(rows: Sequence[tuple[Source, str]]) -> str:
+    """The rows as the shop wrote them, each citing its source."""
+    return " ".join(f"{row.rstrip('.')} [{source.n}]." for source, row in rows)
 
 
 def _wrong_brand(sentence: str, products: Sequence[Source], brands: Sequence[str]) -> str | None:
@@ -177,19 +222,36 @@ def check_answer(
     bounds = price_bounds(question, currency)
     if not bounds.approximate:  # "around $100" bounds are 80 and 120: not what was written
         asked |= {(v, bounds.currency) for v in (bounds.low, bounds.high) if v is not None}
+    # A question that looks a row up ("size 10 in EU") is answered from that row: a number
+    # not in it is replaced, once, by the row as the shop wrote it.
+    lookup = Lookup(table_lookup(question, sources), _numbers(question, currency))
     lines = []
     for line in text.split("\n"):
         kept = [
-            _check_sentence(s, sources, checks, asked, currency, brands)
+            _check_sentence(s, sources, checks, asked, currency, brands, lookup)
             for s in _SENTENCE.split(line)
             if s.strip()
         ]
         if any(kept) or not line.strip():
             lines.append(" ".join(s for s in kept if s))
+    text = re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+    if lookup.rows and not lookup.recited and not _numbers(text, currency):
+        # "Sorry, I can't find it" while the row is in the sources.
+        checks.removed_sentences.append(text)
+        text = recite_rows(lookup.rows)
     checks.ok = not (
         checks.removed_citations or checks.corrected_citations or checks.removed_sentences
     )
-    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip(), checks
+    return text, checks
+
+
+class Lookup:
+    """The rows a question looks up, the numbers it gave, and whether they were recited."""
+
+    def __init__(self, rows: list[tuple[Source, str]], given: set[str]) -> None:
+        self.rows = rows
+        self.given = given if rows else set()
+        self.recited = False
 
 
 def _check_sentence(
@@ -199,6 +261,7 @@ def _check_sentence(
     asked: set[Amount],
     currency: str | None,
     brands: Sequence[str] = (),
+    lookup: Lookup | None = None,
 ) -> str:
     by_n = {s.n: s for s in sources}
     cited = [int(n) for n in _CITATION.findall(sentence)]
@@ -215,6 +278,17 @@ def _check_sentence(
         checks.removed_sentences.append(sentence.strip())
         return ""
     numbers = _numbers(sentence, currency)
+    if (
+        lookup
+        and lookup.rows
+        and numbers
+        and not any(_one_row(s, numbers | lookup.given) for s in sources)
+    ):
+        checks.removed_sentences.append(sentence.strip())
+        if lookup.recited:
+            return ""
+        lookup.recited = True
+        return recite_rows(lookup.rows)
     tabular = len(numbers) >= 2 and any(_rows(s) for s in sources)
     if tabular:
         # Several numbers from a table: only a source whose one row holds them all.

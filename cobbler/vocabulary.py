@@ -397,8 +397,12 @@ def learn(
     in_catalog = {w for p in products for w in stems(" ".join([p.title, *p.details]))}
     known = {phrase(a) for a in lex.attributes if set(phrase(a).split()) <= in_catalog}
     type_words = {w for ws in phrases.values() for w in ws}
+    # A value most products share is the default ("standard width"), not something a
+    # shopper picks goods by: as a filter word it would pull products into any question.
+    # (Ten products are too few to tell a default from a popular choice.)
+    common = len(products) / 2 if len(products) >= 10 else len(products)
     vocab.attributes = sorted(
-        ({v for v, c in values.items() if c >= MIN_HEAD_COUNT and v not in skip} | known)
+        ({v for v, c in values.items() if MIN_HEAD_COUNT <= c <= common and v not in skip} | known)
         - type_words
     )
 

@@ -239,3 +239,25 @@ def test_a_figure_read_from_a_table_must_come_from_its_own_row():
     # 46 is in the table, but in UK 11's row: the neighbouring row misread.
     wrong, checks = check_answer("A men's UK 10 is an EU 46 [1].", [chart])
     assert wrong == "" and checks.removed_sentences
+
+
+def test_a_misread_table_figure_is_replaced_by_the_row_the_question_looks_up():
+    chart = _size_chart(1)
+    question = "What is a men's UK size 10 in EU sizes?"
+    # One number alone ("EU 46") is checked together with the number the shopper gave.
+    fixed, checks = check_answer("It is an EU 46 [1].", [chart], question)
+    assert fixed == "Men's sizes: UK 10, EU 44.5, US 11, Foot length (cm) 27.9 [1]."
+    assert checks.removed_sentences == ["It is an EU 46 [1]."]
+    # A right reading stays in the model's words.
+    assert check_answer("It is an EU 44.5 [1].", [chart], question)[0] == "It is an EU 44.5 [1]."
+
+
+def test_a_refusal_while_the_row_is_in_the_sources_becomes_the_row():
+    question = "What is UK 9 in EU?"
+    fixed, _ = check_answer("Sorry, I can't find it.", [_size_chart(2)], question)
+    assert fixed == "Men's sizes: UK 9, EU 43, US 10, Foot length (cm) 27 [2]."
+    # A size the table does not have is not looked up: the refusal stands.
+    assert (
+        check_answer("Sorry, I can't find it.", [_size_chart(2)], "What is UK 20 in EU?")[0]
+        == "Sorry, I can't find it."
+    )
