@@ -211,9 +211,11 @@ class Retriever:
         k: int | None = None,
         dense_only: bool = False,
         topic: str | None = None,
+        keywords_only: bool = False,
     ) -> Retrieval:
-        """Top-k sources satisfying the hard constraints; `dense_only` is the plain baseline.
-        `topic` ("products" or "documents") keeps to one kind of source."""
+        """Top-k sources satisfying the hard constraints. `dense_only` and `keywords_only`
+        rank by one side alone (for evaluation); `topic` ("products" or "documents") keeps to
+        one kind of source."""
         index = self.index()
         k = k or self.settings.k
         constraints = constraints or Constraints()
@@ -238,6 +240,16 @@ class Retriever:
             top = np.argsort(-scores)[:depth]
             for rank, i in enumerate(i for i in top if scores[i] > 0):
                 fused[int(i)] = self.settings.bm25_weight / (self.settings.rrf_k + rank + 1)
+
+        if keywords_only:
+            ranked = sorted(fused, key=fused.get, reverse=True)[:k]
+            sources = [
+                Source.from_store(
+                    index.ids[i], index.texts[i], index.metadatas[i], n=n, score=fused[i]
+                )
+                for n, i in enumerate(ranked, 1)
+            ]
+            return Retrieval(sources, 0.0, matched)
 
         # Vector side. Unfiltered: Chroma's HNSW index. Filtered: exact cosine over the rows
         # the mask admits, held in memory (Chroma's filtered query took 34 ms at 10k chunks).
