@@ -131,6 +131,7 @@ def main() -> None:
         help="header for BM25/for embeddings: full (folders, file, title, headings), "
         "file (folders and file name) or none",
     )
+    parser.add_argument("--header-weight", type=float, default=0.0)
     parser.add_argument("--cache", type=Path, help="keep embeddings in this .npz file")
     args = parser.parse_args()
     vectors = Vectors(Embedder.from_settings(load_settings()), args.cache)
@@ -152,6 +153,9 @@ def main() -> None:
                 [with_header(c, kind) for c in chunks] for kind in args.headers.split("/")
             )
             dense = questions @ vectors(for_dense).T
+            if args.header_weight:  # how close the question comes to the chunk's header too
+                heads = [c.context for c in chunks]
+                dense = dense + args.header_weight * (questions @ vectors(heads).T)
             bm25 = BM25Okapi([tokenize(t) for t in for_bm25])
             keyword = [np.asarray(bm25.get_scores(tokenize(t.question))) for t in tests]
             runs = {
