@@ -71,6 +71,9 @@ bench: install-default-model ## speed and memory figures (BENCH_LARGE=0 skips th
 
 eval: install ## retrieval, answer and conversation quality on the project's evaluation sets
 	$(PY) -m app eval retrieval --tests evals/bundled.jsonl --kb knowledge_base --compare-dense
+	@for set in evals/*/questions.jsonl; do \
+	  $(PY) -m app eval retrieval --tests $$set --kb $$(dirname $$set)/docs --compare || exit 1; \
+	done
 	@if [ -f ../shared/data/amazon_uk_shoes_1k.csv ]; then \
 	  $(PY) evals/make_shoes_set.py /tmp/cobbler-shoes-eval.jsonl >/dev/null && \
 	  $(PY) -m app eval retrieval --tests /tmp/cobbler-shoes-eval.jsonl --kb ../shared/data \

@@ -47,6 +47,15 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--model", help="small, default, or a .gguf path (COBBLER_MODEL)")
     evaluate.add_argument("--k", type=int, default=10, help="sources judged per question")
     evaluate.add_argument("--compare-dense", action="store_true", help="also the plain retriever")
+    evaluate.add_argument(
+        "--compare",
+        action="store_true",
+        help="retrieval: dense only, BM25 only and the course's plain recipe (documents of --kb "
+        "in 500-character chunks, dense only) alongside the hybrid",
+    )
+    evaluate.add_argument(
+        "--split", choices=["tune", "report", "all"], default="all", help="tests of one split"
+    )
     evaluate.add_argument("--json", action="store_true", help="print one JSON object")
     evaluate.add_argument(
         "--no-model", action="store_true", help="conversations: check searches only, no answers"
@@ -163,15 +172,26 @@ def _evaluate(args: argparse.Namespace, settings: Settings) -> int:
         report = evaluation.evaluate_answers(assistant, tests)
         print(evaluation.dump(report) if args.json else report.model_dump_json(indent=2))
         return 0
+    if args.split != "all":
+        tests = [t for t in tests if t.split == args.split]
+        if not tests:
+            raise ValueError(f"{args.tests} has no tests in the {args.split} split")
     reports = {"hybrid": evaluation.evaluate_retrieval(assistant, tests, args.k)}
-    if args.compare_dense:
-        reports["dense"] = evaluation.evaluate_retrieval(assistant, tests, args.k, True)
+    if args.compare_dense or args.compare:
+        reports["dense"] = evaluation.evaluate_retrieval(assistant, tests, args.k, "dense")
+    if args.compare:
+        reports["bm25"] = evaluation.evaluate_retrieval(assistant, tests, args.k, "bm25")
+        if args.kb:
+            tutorial = evaluation.TutorialBaseline(args.kb, assistant.retriever.embedder)
+            reports["tutorial"] = evaluation.evaluate_retrieval(
+                assistant, tests, args.k, "tutorial", tutorial
+            )
     if args.json:
         data = {n: r.model_dump() for n, r in reports.items()}
-        print(json.dumps(data if args.compare_dense else data["hybrid"]))
+        print(json.dumps(data if len(reports) > 1 else data["hybrid"]))
     else:
         print(f"{args.tests} ({len(tests)} tests, k={args.k})")
-        print(evaluation.format_retrieval(reports))
+        print(evaluation.format_retrieval(reports, args.k))
     return 0
 
 

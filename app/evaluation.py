@@ -2,9 +2,11 @@
 
 The file has one test per line: {"question", "keywords", "category"?, "reference_answer"?}
 (the format of a popular public RAG course, so shops can bring their own), plus optional
-fields our own sets use: "history" (earlier questions), "constraints" (hard constraints
-every returned product must meet), "expect_none" (the shop has no such product) and
-"expect_refusal" (the answer must decline).
+fields our own sets use: "sources" (files, relative to the knowledge base, that hold the
+answer: judged like keywords, by the file a source comes from), "split" ("tune" or
+"report": tune on one, only report the other), "history" (earlier questions),
+"constraints" (hard constraints every returned product must meet), "expect_none" (the shop
+has no such product) and "expect_refusal" (the answer must decline).
 """
 
 from __future__ import annotations
@@ -19,11 +21,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal
 
+import numpy as np
 from pydantic import BaseModel, Field, ValidationError
 
 from app.checks import sources_currency
 from app.service import Assistant, Reply
 from app.understanding import Turn
+from cobbler.embeddings import Embedder
 from cobbler.money import money_mentions
 from cobbler.records import Source
 from cobbler.vocabulary import Vocabulary, metadata_key
@@ -64,6 +68,8 @@ class Expected(BaseModel):
 class Test(BaseModel):
     question: str
     keywords: list[str] = Field(default_factory=list)
+    sources: list[str] = Field(default_factory=list)
+    split: Literal["tune", "report"] | None = None
     category: str = "uncategorised"
     reference_answer: str | None = None
     history: list[str] = Field(default_factory=list)
@@ -96,8 +102,16 @@ def keyword_ranks(sources: Sequence[Source], keywords: Sequence[str]) -> list[in
     ]
 
 
-def ndcg(sources: Sequence[Source], keyword: str, k: int) -> float:
-    relevant = [keyword.casefold() in s.text.casefold() for s in sources[:k]]
+def source_ranks(sources: Sequence[Source], files: Sequence[str]) -> list[int | None]:
+    """For each expected file, the 1-based rank of the first source read from it."""
+    return [next((r for r, s in enumerate(sources, 1) if s.source == f), None) for f in files]
+
+
+def ndcg(sources: Sequence[Source], keyword: str, k: int, by_file: bool = False) -> float:
+    relevant = [
+        s.source == keyword if by_file else keyword.casefold() in s.text.casefold()
+        for s in sources[:k]
+    ]
     dcg = sum(1 / math.log2(i + 2) for i, hit in enumerate(relevant) if hit)
     ideal = sum(1 / math.log2(i + 2) for i in range(sum(relevant)))
     return dcg / ideal if ideal else 0.0
@@ -106,7 +120,8 @@ def ndcg(sources: Sequence[Source], keyword: str, k: int) -> float:
 class Scores(BaseModel):
     mrr: float | None = None  # None: no test in the group has keywords
     ndcg: float | None = None
-    coverage: float | None = None
+    recall: float | None = None  # per question, the share of its targets in the top k
+    coverage: float | None = None  # over all targets (keywords and files)
     constraint_precision: float | None = None
     none_accuracy: float | None = None
     n: int = 0
@@ -115,18 +130,28 @@ class Scores(BaseModel):
 class RetrievalReport(BaseModel):
     overall: Scores
     by_category: dict[str, Scores]
+    by_split: dict[str, Scores] = Field(default_factory=dict)
     latency_ms: dict[str, float]
+
+
+Mode = Literal["hybrid", "dense", "bm25", "tutorial"]
 
 
 def _scores(rows: list[dict]) -> Scores:
     keywords = [r for row in rows for r in row["keywords"]]
     products = [ok for row in rows for ok in row["constraint_hits"]]
     nones = [row["none_ok"] for row in rows if row["none_ok"] is not None]
+    recalls = [
+        sum(r is not None for r, _ in row["keywords"]) / len(row["keywords"])
+        for row in rows
+        if row["keywords"]
+    ]
     return Scores(
         mrr=round(statistics.fmean([1 / r if r else 0.0 for r, _ in keywords]), 4)
         if keywords
         else 0.0,
         ndcg=round(statistics.fmean([g for _, g in keywords]), 4) if keywords else 0.0,
+        recall=round(statistics.fmean(recalls), 4) if recalls else 0.0,
         coverage=round(sum(r is not None for r, _ in keywords) / len(keywords), 4)
         if keywords
         else 0.0,
@@ -137,49 +162,104 @@ def _scores(rows: list[dict]) -> Scores:
 
 
 def evaluate_retrieval(
-    assistant: Assistant, tests: Sequence[Test], k: int = 10, dense_only: bool = False
+    assistant: Assistant,
+    tests: Sequence[Test],
+    k: int = 10,
+    mode: Mode = "hybrid",
+    tutorial: TutorialBaseline | None = None,
 ) -> RetrievalReport:
+    """Scores of one retriever: "hybrid" (Cobbler as the chat runs it), "dense" or "bm25"
+    (one side of it alone, no question reading), or "tutorial" (`tutorial`, the plain recipe)."""
     rows, latencies = [], []
     vocabulary = assistant.retriever.catalog().shop.vocabulary
     for test in tests:
         earlier = (
-            []
-            if dense_only
-            else assistant.replay([{"role": "user", "content": q} for q in test.history])
+            assistant.replay([{"role": "user", "content": q} for q in test.history])
+            if mode == "hybrid"
+            else []
         )
         started = time.perf_counter()
-        if dense_only:  # the plain baseline: one vector search, no constraints, no keywords
-            sources = assistant.retriever.search(test.question, None, k, dense_only=True).sources
-        else:
+        if mode == "hybrid":
             sources = assistant.search(test.question, earlier, k)[0].sources
+        elif mode == "tutorial":
+            if tutorial is None:
+                raise ValueError("the tutorial mode needs a TutorialBaseline")
+            sources = tutorial.search(test.question, k)
+        else:  # one side alone: no constraints, no question reading
+            sources = assistant.retriever.search(
+                test.question, None, k, dense_only=mode == "dense", keywords_only=mode == "bm25"
+            ).sources
         latencies.append((time.perf_counter() - started) * 1000)
-        ranks = keyword_ranks(sources, test.keywords)
+        found = [
+            (r if r is not None and r <= k else None, ndcg(sources, kw, k))
+            for r, kw in zip(keyword_ranks(sources, test.keywords), test.keywords)
+        ] + [
+            (r if r is not None and r <= k else None, ndcg(sources, f, k, by_file=True))
+            for r, f in zip(source_ranks(sources, test.sources), test.sources)
+        ]
         products = [s for s in sources if s.kind == "product"]
         rows.append(
             {
                 "category": test.category,
-                "keywords": [
-                    (r if r is not None and r <= k else None, ndcg(sources, kw, k))
-                    for r, kw in zip(ranks, test.keywords)
-                ],
+                "split": test.split,
+                "keywords": found,
                 "constraint_hits": [test.constraints.admits(s, vocabulary) for s in products]
                 if test.constraints and not test.expect_none
                 else [],
                 "none_ok": (not products) if test.expect_none else None,
             }
         )
-    by_category = defaultdict(list)
+    by_category, by_split = defaultdict(list), defaultdict(list)
     for row in rows:
         by_category[row["category"]].append(row)
+        if row["split"]:
+            by_split[row["split"]].append(row)
     latencies.sort()
     return RetrievalReport(
         overall=_scores(rows),
         by_category={c: _scores(r) for c, r in sorted(by_category.items())},
+        by_split={s: _scores(by_split[s]) for s in ("tune", "report") if s in by_split},
         latency_ms={
             "p50": round(statistics.median(latencies), 1),
             "p95": round(latencies[max(0, math.ceil(len(latencies) * 0.95) - 1)], 1),
         },
     )
+
+
+class TutorialBaseline:
+    """The plain recipe of the public RAG course, kept apart from Cobbler's pipeline so it
+    stays fixed while Cobbler changes: every Markdown and text file cut by LangChain's
+    RecursiveCharacterTextSplitter (500 characters, 200 overlap), embedded with the same
+    encoder, nearest chunks by cosine similarity. Documents only; no file names, no headings."""
+
+    def __init__(self, kb_dir: Path, embedder: Embedder) -> None:
+        from langchain_text_splitters import RecursiveCharacterTextSplitter
+
+        splitter = RecursiveCharacterTextSplitter(chunk_size=500, chunk_overlap=200)
+        self.embedder = embedder
+        self.chunks: list[tuple[str, str]] = []  # (file relative to the knowledge base, text)
+        for path in sorted(kb_dir.rglob("*")):
+            if path.suffix.lower() in (".md", ".txt") and path.is_file():
+                text = path.read_text(encoding="utf-8", errors="replace")
+                name = path.relative_to(kb_dir).as_posix()
+                self.chunks += [(name, piece) for piece in splitter.split_text(text)]
+        self.vectors = np.asarray(embedder.embed([t for _, t in self.chunks]), dtype=np.float32)
+
+    def search(self, question: str, k: int) -> list[Source]:
+        query = np.asarray(self.embedder.embed_query(question), dtype=np.float32)
+        sims = self.vectors @ query
+        return [
+            Source(
+                id=f"t-{i}",
+                kind="document",
+                text=self.chunks[i][1],
+                title=self.chunks[i][0],
+                source=self.chunks[i][0],
+                n=n,
+                score=float(sims[i]),
+            )
+            for n, i in enumerate(np.argsort(-sims)[:k], 1)
+        ]
 
 
 class AnswerReport(BaseModel):
@@ -247,26 +327,36 @@ def _cell(value: float | None) -> str:
     return "-" if value is None else f"{value:.3f}"
 
 
-def format_retrieval(reports: dict[str, RetrievalReport]) -> str:
-    """One table; one column group per retriever (hybrid, dense)."""
+def format_retrieval(reports: dict[str, RetrievalReport], k: int = 10) -> str:
+    """One table; one column group per retriever (hybrid, dense, bm25, tutorial). The
+    constraint and none columns appear only when a test asks for them."""
     names = list(reports)
+    first = next(iter(reports.values()))
+    shop = first.overall.constraint_precision is not None or first.overall.none_accuracy is not None
+    heads = [("MRR", 11), ("nDCG", 7), (f"R@{k}", 7), ("cover", 7)]
+    if shop:
+        heads += [("constr", 8), ("none", 7)]
     lines = [
-        f"{'category':<24}"
-        + "".join(
-            f"{name + ' MRR':>11}{'nDCG':>7}{'cover':>7}{'constr':>8}{'none':>7}" for name in names
-        )
+        f"{'':<24}" + "".join(f"{name:>{sum(w for _, w in heads)}}" for name in names),
+        f"{'category':<24}" + "".join(f"{h:>{w}}" for _ in names for h, w in heads),
     ]
-    categories = ["overall", *next(iter(reports.values())).by_category]
-    for category in categories:
-        line = f"{category:<24}"
+    groups = [("overall", "overall")]
+    groups += [(c, ("category", c)) for c in first.by_category]
+    groups += [(f"split: {s}", ("split", s)) for s in first.by_split]
+    for label, key in groups:
+        line = f"{label:<24}"
+        n = 0
         for report in reports.values():
-            s = report.overall if category == "overall" else report.by_category[category]
-            cells = [
-                _cell(v)
-                for v in (s.mrr, s.ndcg, s.coverage, s.constraint_precision, s.none_accuracy)
-            ]
-            line += "".join(f"{c:>{w}}" for c, w in zip(cells, (11, 7, 7, 8, 7)))
-        lines.append(f"{line}   (n={report.overall.n if category == 'overall' else s.n})")
+            if key == "overall":
+                s = report.overall
+            else:
+                s = report.by_category[key[1]] if key[0] == "category" else report.by_split[key[1]]
+            values = [s.mrr, s.ndcg, s.recall, s.coverage]
+            if shop:
+                values += [s.constraint_precision, s.none_accuracy]
+            line += "".join(f"{_cell(v):>{w}}" for v, (_, w) in zip(values, heads))
+            n = s.n
+        lines.append(f"{line}   (n={n})")
     latency = "  ".join(
         f"{n}: p50 {r.latency_ms['p50']} ms, p95 {r.latency_ms['p95']} ms"
         for n, r in reports.items()

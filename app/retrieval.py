@@ -20,29 +20,61 @@ from rank_bm25 import BM25Okapi
 
 from app.understanding import Catalog, Constraints
 from cobbler.embeddings import Embedder
-from cobbler.records import Source
+from cobbler.records import Source, context_header
 from cobbler.settings import Settings
 from cobbler.store import Store, StoreError
 from cobbler.vocabulary import metadata_key
 
-# Product codes (B08BLP231K), sizes (9.5) and prices (49.99) stay whole tokens.
-_TOKEN = re.compile(r"[^\W_]+(?:[.'][^\W_]+)*")  # letters of any alphabet, digits
+# Product codes (B08BLP231K, AB-1200), sizes (9.5) and prices (49.99) stay whole tokens.
+_TOKEN = re.compile(r"[^\W_]+(?:[.'/-][^\W_]+)*")  # letters of any alphabet, digits
 _STOPWORDS = set(
     "a an and are as at be but by can do does for from have how i if in is it me my of on or "
     "our please show so that the their them there these they this to us was we what when "
     "where which who will with you your any some".split()
 )
+_VOWEL = re.compile(r"[aeiouy]")
+
+
+def stem(word: str) -> str:
+    """A light English stemmer (Porter's first step, then a final e dropped), so "priced",
+    "pricing", "prices" and "price" meet. Words with a digit (codes, sizes) are left whole,
+    and so are words in other alphabets."""
+    if not word.isascii() or not word.isalpha() or len(word) <= 3:
+        return word
+    if word.endswith("ies") and len(word) > 4:
+        word = word[:-3] + "y"
+    elif word.endswith("sses"):
+        word = word[:-2]
+    elif word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        word = word[:-1]  # lamps → lamp, tables → table
+    for suffix in ("ing", "ed"):
+        base = word[: -len(suffix)]
+        if word.endswith(suffix) and len(base) >= 3 and _VOWEL.search(base):
+            if base[-1] == base[-2] and base[-1] not in "lsz":
+                base = base[:-1]  # stopped → stop
+            word = base
+            break
+    if word.endswith("e") and len(word) > 3:
+        word = word[:-1]
+    return word
 
 
 def tokenize(text: str) -> list[str]:
+    """BM25's words: case folded, possessives and stopwords dropped, lightly stemmed.
+    Hyphenated words are split ("AI-powered"), but a hyphenated code with a digit
+    ("AB-1200") is kept whole as well as in its parts."""
     tokens = []
     for token in _TOKEN.findall(text.casefold().replace("’", "'")):
         token = token.removesuffix("'s").removesuffix("'")
+        if "-" in token or "/" in token:
+            parts = [p for p in re.split(r"[-/]", token) if p]
+            if any(c.isdigit() for c in token):
+                tokens.append(token)
+            tokens += [stem(p) for p in parts if p not in _STOPWORDS]
+            continue
         if token in _STOPWORDS:
             continue
-        if len(token) > 3 and token.endswith("s") and not token.endswith("ss"):
-            token = token[:-1]  # lamps → lamp, tables → table
-        tokens.append(token)
+        tokens.append(stem(token))
     return tokens
 
 
@@ -60,17 +92,24 @@ class Index:
     columns: dict[str, np.ndarray] = field(default_factory=dict)
     postings: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
     position: dict[str, int] = field(default_factory=dict)  # chunk id → row
+    neighbour: dict[tuple[str, int], int] = field(default_factory=dict)  # (file, part) → row
     type_vectors: np.ndarray | None = None  # the product types' names, embedded when needed
 
     @classmethod
-    def load(cls, store: Store, collection: Collection) -> Index:
+    def load(cls, store: Store, collection: Collection, headers: bool = False) -> Index:
+        """`headers`: a document chunk's header (file, title, headings) is read by BM25 too."""
         ids, texts, metadatas, vectors = [], [], [], []
         for got in store.contents(collection):
             ids += got["ids"]
             texts += got["documents"]
             metadatas += got["metadatas"]
             vectors.append(np.asarray(got["embeddings"], dtype=np.float32))
-        tokenized = [tokenize(t) for t in texts]
+        tokenized = [
+            tokenize(f"{context_header(m['source'], m.get('title'), m.get('section'))}\n{t}")
+            if headers and m.get("kind") == "document"
+            else tokenize(t)
+            for t, m in zip(texts, metadatas)
+        ]
         index = cls(
             collection=collection,
             ids=ids,
@@ -88,6 +127,11 @@ class Index:
             "price_max": np.array([m.get("price_max", np.nan) for m in metadatas], dtype=float),
         }
         index.position = {id: i for i, id in enumerate(ids)}
+        index.neighbour = {
+            (m["source"], m["part"]): i
+            for i, m in enumerate(metadatas)
+            if m.get("kind") == "document" and m.get("part") is not None
+        }
         if index.bm25 is not None:
             index.postings = _postings(index.bm25)
         return index
@@ -153,6 +197,56 @@ def _postings(bm25: BM25Okapi) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     return {t: (np.asarray(docs[t]), np.asarray(freqs[t], dtype=float)) for t in docs}
 
 
+MAX_JOINED = 3  # chunks shown as one source, at most
+MIN_OVERLAP = 12
+
+
+def _part(index: Index) -> Any:
+    return lambda i: index.metadatas[i].get("part") or 0
+
+
+def _joined(index: Index, ranked: list[int], k: int) -> list[int | list[int]]:
+    """The top k, where a document chunk whose neighbour in the same file and section is
+    ranked higher joins it: one source that reads on across the chunk boundary, and a place
+    left for another source."""
+    groups: list[list[int]] = []
+    group_of: dict[int, int] = {}
+    for i in ranked:
+        if len(groups) == k:
+            break
+        meta = index.metadatas[i]
+        joined = False
+        if meta.get("kind") == "document" and meta.get("part") is not None:
+            for step in (-1, 1):
+                j = index.neighbour.get((meta["source"], meta["part"] + step))
+                if (
+                    j in group_of
+                    and index.metadatas[j].get("section") == meta.get("section")
+                    and len(groups[group_of[j]]) < MAX_JOINED
+                ):
+                    groups[group_of[j]].append(i)
+                    group_of[i] = group_of[j]
+                    joined = True
+                    break
+        if not joined:
+            group_of[i] = len(groups)
+            groups.append([i])
+    return [g if len(g) > 1 else g[0] for g in groups]
+
+
+def _stitch(texts: list[str]) -> str:
+    """Adjacent chunks as one text, the overlap the splitter repeated said once (an overlap
+    shorter than MIN_OVERLAP is taken for chance)."""
+    text = texts[0]
+    for following in texts[1:]:
+        longest = min(len(text), len(following))
+        overlap = next(
+            (n for n in range(longest, MIN_OVERLAP - 1, -1) if text.endswith(following[:n])), 0
+        )
+        text = text + following[overlap:] if overlap else f"{text}\n{following}"
+    return text
+
+
 @dataclass
 class Retrieval:
     sources: list[Source]
@@ -187,7 +281,8 @@ class Retriever:
             with self._lock:
                 if self._index is None or self._index.collection.name != name:
                     collection = self._compatible(self.store.require_active())
-                    self._index = Index.load(self.store, collection)
+                    headers = self.settings.context_headers in ("keywords", "both")
+                    self._index = Index.load(self.store, collection, headers)
         return self._index
 
     def _compatible(self, collection: Collection) -> Collection:
@@ -211,9 +306,11 @@ class Retriever:
         k: int | None = None,
         dense_only: bool = False,
         topic: str | None = None,
+        keywords_only: bool = False,
     ) -> Retrieval:
-        """Top-k sources satisfying the hard constraints; `dense_only` is the plain baseline.
-        `topic` ("products" or "documents") keeps to one kind of source."""
+        """Top-k sources satisfying the hard constraints. `dense_only` and `keywords_only`
+        rank by one side alone (for evaluation); `topic` ("products" or "documents") keeps to
+        one kind of source."""
         index = self.index()
         k = k or self.settings.k
         constraints = constraints or Constraints()
@@ -238,6 +335,16 @@ class Retriever:
             top = np.argsort(-scores)[:depth]
             for rank, i in enumerate(i for i in top if scores[i] > 0):
                 fused[int(i)] = self.settings.bm25_weight / (self.settings.rrf_k + rank + 1)
+
+        if keywords_only:
+            ranked = sorted(fused, key=fused.get, reverse=True)[:k]
+            sources = [
+                Source.from_store(
+                    index.ids[i], index.texts[i], index.metadatas[i], n=n, score=fused[i]
+                )
+                for n, i in enumerate(ranked, 1)
+            ]
+            return Retrieval(sources, 0.0, matched)
 
         # Vector side. Unfiltered: Chroma's HNSW index. Filtered: exact cosine over the rows
         # the mask admits, held in memory (Chroma's filtered query took 34 ms at 10k chunks).
@@ -268,12 +375,17 @@ class Retriever:
         if constraints.by_price:
             priced = [i for i in ranked if not np.isnan(index.columns["price_min"][i])]
             ranked = sorted(priced[: max(k * 3, 10)], key=lambda i: index.columns["price_min"][i])
-        sources = [
-            Source.from_store(
-                index.ids[i], index.texts[i], index.metadatas[i], n=n, score=round(fused[i], 5)
+        groups = _joined(index, ranked, k) if self.settings.join_neighbours else ranked[:k]
+        sources = []
+        for n, group in enumerate(groups, 1):
+            rows = group if isinstance(group, list) else [group]
+            best = rows[0]
+            text = _stitch([index.texts[i] for i in sorted(rows, key=_part(index))])
+            sources.append(
+                Source.from_store(
+                    index.ids[best], text, index.metadatas[best], n=n, score=round(fused[best], 5)
+                )
             )
-            for n, i in enumerate(ranked[:k], 1)
-        ]
         return Retrieval(sources, max(similarity.values(), default=0.0), matched)
 
     def retrieve(self, question: str, k: int | None = None) -> list[Source]:

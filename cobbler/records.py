@@ -95,6 +95,23 @@ class Product(BaseModel):
         )
 
 
+def context_header(source: str, title: str | None, section: str | None) -> str:
+    """Folders, file name, title and heading path, without repeats: a chunk that lost its
+    document's first lines still says what it is about."""
+    *folders, name = source.split("/")
+    stem = (name.rsplit(".", 1)[0] if "." in name else name).replace("-", " ")
+    parts = [*folders, stem, title or "", *(section or "").split(" › ")]
+    seen: set[str] = set()
+    kept = []
+    for part in parts:
+        part = re.sub(r"[_\s]+", " ", part).strip()
+        key = re.sub(r"[\W_]+", "", part.casefold())
+        if key and key not in seen:
+            seen.add(key)
+            kept.append(part)
+    return " › ".join(kept)
+
+
 def chunk_id(kind: Kind, text: str) -> str:
     # Content-derived: the same text always gets the same id, so its embedding can be reused.
     return f"{kind[0]}-{hashlib.sha256(text.encode()).hexdigest()[:24]}"
@@ -112,6 +129,7 @@ class Chunk(BaseModel):
     source: str
     section: str | None = None  # heading path of a document chunk
     page: int | None = None  # PDF page, 1-based
+    part: int | None = None  # a document chunk's place in its file, 0-based: finds neighbours
     brand: str | None = None
     brand_key: str | None = None
     price_min: float | None = None
@@ -144,6 +162,22 @@ class Chunk(BaseModel):
     @property
     def price_label(self) -> str:
         return format_price(self.price_min, self.price_max, self.currency)
+
+    @property
+    def context(self) -> str:
+        """A document chunk's contextual header: its folders, file name, title and heading
+        path, each said once ("guides › Watering › Ferns › In winter"). Empty for a product,
+        whose text already names it."""
+        if self.kind != "document":
+            return ""
+        return context_header(self.source, self.title, self.section)
+
+    @property
+    def indexed_text(self) -> str:
+        """What is embedded and indexed for BM25: the header, then the text. The text alone is
+        what is stored and shown, so a header never counts as evidence."""
+        header = self.context
+        return f"{header}\n{self.text}" if header else self.text
 
     @property
     def where(self) -> str:

@@ -46,8 +46,13 @@ class Settings(BaseSettings):
 
     # Documents.
     max_file_mb: float = Field(50.0, gt=0, description="Larger files are skipped, not ingested.")
-    chunk_size: int = Field(700, ge=100, description="Characters per document chunk.")
+    chunk_size: int = Field(800, ge=100, description="Characters per document chunk.")
     chunk_overlap: int = Field(100, ge=0)
+    context_headers: Literal["none", "keywords", "vectors", "both"] = Field(
+        "none",
+        description="Where a document chunk's header (folders, file, title, headings) is indexed "
+        "with its text: for BM25, for the embedding, both or neither (measured in the README).",
+    )
 
     # Retrieval.
     k: int = Field(5, ge=1, le=50, description="Sources given to the model.")
@@ -55,6 +60,9 @@ class Settings(BaseSettings):
     bm25_weight: float = Field(1.0, ge=0.0, description="Weight of keyword ranking in fusion.")
     dense_weight: float = Field(1.0, ge=0.0, description="Weight of vector ranking in fusion.")
     rrf_k: int = Field(60, ge=1, description="Reciprocal rank fusion constant.")
+    join_neighbours: bool = Field(
+        True, description="Show a document's adjacent chunks, both retrieved, as one source."
+    )
     min_relevance: float = Field(
         0.35, description="Below this vector similarity a policy question counts as unanswered."
     )

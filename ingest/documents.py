@@ -24,7 +24,8 @@ _HTML_NOISE = ["script", "style", "nav", "noscript", "template", "iframe", "svg"
 
 
 class DocumentSplitter:
-    def __init__(self, chunk_size: int, chunk_overlap: int) -> None:
+    def __init__(self, chunk_size: int, chunk_overlap: int, embed_headers: bool = False) -> None:
+        self.embed_headers = embed_headers
         self.by_heading = MarkdownHeaderTextSplitter(_HEADINGS, strip_headers=False)
         self.by_size = RecursiveCharacterTextSplitter(
             chunk_size=chunk_size, chunk_overlap=min(chunk_overlap, chunk_size // 2)
@@ -38,12 +39,13 @@ class DocumentSplitter:
             heading = " › ".join(path) or None
             content = table_rows(section.page_content, path[-1] if path else title)
             for piece in self.by_size.split_text(content):
-                chunks.append(_chunk(piece, title, source, section=heading))
-        return chunks
+                chunks.append(self._chunk(piece, title, source, section=heading))
+        return _numbered(chunks)
 
     def plain(self, text: str, source: str, page: int | None = None) -> list[Chunk]:
         title = _title_from_name(source)
-        return [_chunk(p, title, source, page=page) for p in self.by_size.split_text(text)]
+        pieces = self.by_size.split_text(text)
+        return _numbered([self._chunk(p, title, source, page=page) for p in pieces])
 
     def html(self, raw: str, source: str) -> list[Chunk]:
         try:
@@ -64,8 +66,30 @@ class DocumentSplitter:
         chunks: list[Chunk] = []
         for number, text in enumerate(pages, 1):
             for piece in self.by_size.split_text(text):
-                chunks.append(_chunk(piece, title, source, page=number))
-        return chunks
+                chunks.append(self._chunk(piece, title, source, page=number))
+        return _numbered(chunks)
+
+    def _chunk(
+        self,
+        text: str,
+        title: str,
+        source: str,
+        section: str | None = None,
+        page: int | None = None,
+    ) -> Chunk:
+        chunk = Chunk(
+            id="",
+            kind="document",
+            text=text.strip(),
+            title=title,
+            source=source,
+            section=section,
+            page=page,
+        )
+        # The id follows what is embedded: with headers embedded, a renamed file or heading
+        # re-embeds its chunks, and the same text under two headings is two chunks.
+        chunk.id = chunk_id("document", chunk.indexed_text if self.embed_headers else chunk.text)
+        return chunk
 
 
 _TABLE = re.compile(
@@ -107,19 +131,10 @@ def html_to_markdown(raw: str) -> str:
     return re.sub(r"\n\s*\n\s*", "\n\n", text).strip()
 
 
-def _chunk(
-    text: str, title: str, source: str, section: str | None = None, page: int | None = None
-) -> Chunk:
-    text = text.strip()
-    return Chunk(
-        id=chunk_id("document", text),
-        kind="document",
-        text=text,
-        title=title,
-        source=source,
-        section=section,
-        page=page,
-    )
+def _numbered(chunks: list[Chunk]) -> list[Chunk]:
+    for part, chunk in enumerate(chunks):
+        chunk.part = part
+    return chunks
 
 
 def _title_from(markdown: str) -> str | None:

@@ -326,7 +326,8 @@ def load_knowledge_base(
 ) -> tuple[int, list[Chunk], list[Problem]]:
     """Files read, their chunks and what was skipped; `catalogs`, when given, is filled with
     each catalog file's column mapping."""
-    splitter = DocumentSplitter(settings.chunk_size, settings.chunk_overlap)
+    embed_headers = settings.context_headers in ("vectors", "both")
+    splitter = DocumentSplitter(settings.chunk_size, settings.chunk_overlap, embed_headers)
     max_bytes = int(settings.max_file_mb * 1e6)
     # Bare prices ("1620") are in the shop's currency when its profile names one.
     currency = (profile or load_profile(settings.kb_dir)).currency
@@ -402,6 +403,7 @@ def _fingerprint(settings: Settings, embedder: Embedder) -> str:
     """What else decides the index's content: a change re-ingests everything."""
     return (
         f"v{PIPELINE_VERSION}|{embedder.name}|{settings.chunk_size}|{settings.chunk_overlap}"
+        f"|{settings.context_headers}"
         f"|{settings.max_file_mb}|{sorted(settings.catalog_columns.items())}"
     )
 
@@ -412,13 +414,15 @@ def _embed_batch(
     previous: Collection | None,
     reusable: set[str],
     embedder: Embedder,
+    headers: bool = False,
 ) -> np.ndarray:
     vectors: dict[str, Any] = {}
     if previous is not None and any(c.id in reusable for c in part):
         vectors.update(store.embeddings(previous, [c.id for c in part if c.id in reusable]))
     fresh = [c for c in part if c.id not in vectors]
     if fresh:
-        vectors.update(zip((c.id for c in fresh), embedder.embed([c.text for c in fresh])))
+        texts = [c.indexed_text if headers else c.text for c in fresh]
+        vectors.update(zip((c.id for c in fresh), embedder.embed(texts)))
     return np.asarray([vectors[c.id] for c in part], dtype=np.float32)
 
 
@@ -560,7 +564,14 @@ def ingest(
     try:
         for start in range(0, len(chunks), batch):
             part = chunks[start : start + batch]
-            vectors = _embed_batch(part, store, previous, reusable, embedder)
+            vectors = _embed_batch(
+                part,
+                store,
+                previous,
+                reusable,
+                embedder,
+                settings.context_headers in ("vectors", "both"),
+            )
             if pending is not None:
                 pending.result()
             pending = writer.submit(store.write, generation, part, vectors)

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from app.evaluation import Expected, keyword_ranks, load_tests, ndcg
+from app.evaluation import Expected, _scores, keyword_ranks, load_tests, ndcg, source_ranks
 from cobbler.records import Source
 from cobbler.vocabulary import ProductWords, learn
 from tests.conftest import ROOT, product_source
@@ -28,6 +28,24 @@ def test_keyword_ranks_and_ndcg():
     expected = (1 / math.log2(3) + 1 / 2) / (1 + 1 / math.log2(3))
     assert ndcg(SOURCES, "30 days", 3) == pytest.approx(expected)
     assert ndcg(SOURCES, "bitcoin", 3) == 0.0
+
+
+def test_expected_files_are_judged_by_the_file_a_source_comes_from():
+    sources = [_doc(1, "a"), _doc(2, "b")]
+    sources[1].source = "policies/returns.md"
+    assert source_ranks(sources, ["policies/returns.md", "other.md"]) == [2, None]
+    assert ndcg(sources, "policies/returns.md", 2, by_file=True) == pytest.approx(1 / math.log2(3))
+
+
+def test_recall_is_per_question_and_coverage_over_all_targets():
+    rows = [
+        {"keywords": [(1, 1.0), (None, 0.0)], "constraint_hits": [], "none_ok": None},
+        {"keywords": [(2, 0.6)], "constraint_hits": [], "none_ok": None},
+    ]
+    scores = _scores(rows)
+    assert scores.recall == 0.75  # (1/2 + 1) / 2
+    assert scores.coverage == round(2 / 3, 4)
+    assert scores.mrr == round((1 + 0 + 0.5) / 3, 4)
 
 
 def test_expected_constraints_check_structured_fields():
@@ -88,3 +106,33 @@ def test_eval_retrieval_cli_on_a_folder(tmp_path):
     assert set(hybrid["by_category"]) == {"delivery", "uncategorised"}
     assert {"p50", "p95"} <= hybrid["latency_ms"].keys()
     assert result["dense"]["overall"]["none_accuracy"] == 0.0
+
+
+def test_eval_retrieval_compares_four_retrievers_on_one_split(tmp_path):
+    kb = tmp_path / "kb"
+    (kb / "guides").mkdir(parents=True)
+    (kb / "guides" / "watering.md").write_text(
+        "# Watering\n\nWater ferns twice a week in summer and once a week in winter.\n"
+    )
+    (kb / "opening.md").write_text("# Opening hours\n\nThe greenhouse opens at 9 am daily.\n")
+    (kb / "parking.md").write_text("# Parking\n\nThere are ten free spaces by the gate.\n")
+    tests = tmp_path / "questions.jsonl"
+    lines = [
+        {
+            "question": "How often should ferns be watered?",
+            "sources": ["guides/watering.md"],
+            "split": "tune",
+        },
+        {"question": "When does the greenhouse open?", "keywords": ["9 am"], "split": "report"},
+    ]
+    tests.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    command = [sys.executable, "-m", "app", "eval", "retrieval", "--tests", str(tests)]
+    command += ["--kb", str(kb), "--json", "--compare", "--split", "tune"]
+    out = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout)
+    assert set(result) == {"hybrid", "dense", "bm25", "tutorial"}
+    for report in result.values():
+        assert report["overall"]["n"] == 1 and list(report["by_split"]) == ["tune"]
+        assert report["overall"]["recall"] == 1.0  # three files: the right one is in the top 10
+    assert result["hybrid"]["overall"]["mrr"] == 1.0

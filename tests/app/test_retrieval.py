@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from app.retrieval import Retriever
+from app.retrieval import Retriever, tokenize
 from tests.conftest import BUNDLED_KB
 
 
@@ -39,3 +39,44 @@ def test_only_names_the_shop_does_not_sell_count_as_unknown_brands(
     for question in shop_words:
         assert parse(question, catalog).unknown_brands == [], question
     assert parse("Any Balenciaga sandals?", catalog).unknown_brands == ["Balenciaga"]
+
+
+def test_keyword_tokens_are_stemmed_prose_and_whole_codes():
+    assert tokenize("Priced, pricing, prices and the price") == ["pric"] * 4
+    assert tokenize("policies founded running") == ["policy", "found", "run"]
+    # Codes, sizes and amounts stay whole; a hyphenated code also gives its parts.
+    assert tokenize("B08BLP231K size 9.5 at 49.99") == ["b08blp231k", "siz", "9.5", "49.99"]
+    assert tokenize("AB-1200 AI-powered") == ["ab-1200", "ab", "1200", "ai", "power"]
+    assert tokenize("Naïve cafés") == ["naïve", "cafés"]  # accented words as typed
+
+
+def test_adjacent_chunks_read_as_one_text_with_the_overlap_said_once():
+    from app.retrieval import _stitch
+
+    first = "Water ferns twice a week in summer, and once a week"
+    second = "and once a week in winter when growth slows."
+    assert _stitch([first, second]) == (
+        "Water ferns twice a week in summer, and once a week in winter when growth slows."
+    )
+    assert _stitch(["No overlap here.", "Next part."]) == "No overlap here.\nNext part."
+
+
+def test_a_chunk_joins_its_retrieved_neighbour_in_the_same_section():
+    from types import SimpleNamespace
+
+    from app.retrieval import _joined
+
+    # Only the two fields _joined reads; a real Index needs a store.
+    doc = {"kind": "document", "source": "guide.md"}
+    metadatas = [
+        doc | {"part": 0, "section": "Care"},
+        doc | {"part": 1, "section": "Care"},
+        doc | {"part": 2, "section": "Pests"},
+        {"kind": "product", "source": "catalog.csv"},
+    ]
+    index = SimpleNamespace(
+        metadatas=metadatas,
+        neighbour={("guide.md", m["part"]): i for i, m in enumerate(metadatas[:3])},
+    )
+    # Row 1 is joined by row 0 (adjacent, same section); row 2 is another section.
+    assert _joined(index, [1, 3, 0, 2], k=3) == [[1, 0], 3, 2]

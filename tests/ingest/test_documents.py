@@ -19,6 +19,28 @@ def test_markdown_chunks_carry_their_heading_path():
     assert all(c.source == "policies/returns.md" and c.kind == "document" for c in chunks)
 
 
+def test_indexed_text_carries_folders_file_title_and_headings_once():
+    text = "# Staff Record\n\n# Alex Chen\n\n## Career\n\nJoined in April 2020 as an engineer."
+    chunks = splitter.markdown(text, "employees/Alex Chen.md")
+    career = next(c for c in chunks if "April 2020" in c.text)
+    assert career.context == "employees › Alex Chen › Staff Record › Career"
+    assert career.indexed_text == f"{career.context}\n{career.text}"
+    assert "employees" not in career.text  # stored and shown text is the document's own
+
+
+def test_a_chunk_id_follows_what_is_embedded():
+    def ids(splitter: DocumentSplitter) -> set[str]:
+        return {c.id for name in ("a.md", "b.md") for c in splitter.markdown("Same words.", name)}
+
+    assert len(ids(splitter)) == 1  # the text alone is embedded: stored once
+    assert len(ids(DocumentSplitter(300, 30, embed_headers=True))) == 2  # two files' headers
+
+
+def test_chunks_are_numbered_in_file_order():
+    text = "# Guide\n\n" + "\n\n".join(f"Paragraph {i} " + "word " * 40 for i in range(8))
+    assert [c.part for c in splitter.markdown(text, "guide.md")] == list(range(8))
+
+
 def test_long_sections_are_cut_to_size():
     text = "# Guide\n\n" + "\n\n".join(f"Paragraph {i} " + "word " * 40 for i in range(20))
     chunks = splitter.markdown(text, "guide.md")
