@@ -115,7 +115,7 @@ def ask(page, question: str) -> None:
     page.keyboard.press("Enter")
 
 
-def wait_done(page, answers: int = 1, timeout: float = 180_000) -> str:
+def wait_done(page, answers: int = 1, timeout: float = 300_000) -> str:
     """Wait for the `answers`-th finished answer (its sources get their details line last)
     and return the answer's text."""
     page.wait_for_function(
