@@ -20,7 +20,7 @@ from cobbler.store import IndexSummary, Store, StoreError
 
 SKIPPED_COLUMNS = ["file", "where", "reason"]
 MAPPING_COLUMNS = ["catalog file", "field", "column read"]
-DISLIKED_COLUMNS = ["when", "question", "answer", "comment"]
+DISLIKED_COLUMNS = ["when", "question", "comment", "answer"]  # the comment before the long answer
 
 
 def index_text(summary: IndexSummary | None) -> str:

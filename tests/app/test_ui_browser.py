@@ -57,6 +57,7 @@ def app(tmp_path_factory, embedder) -> Iterator[dict]:
             ]
         )
     )
+    (kb / "docs" / "empty.md").write_text("")  # skipped by ingest: the owner's page says why
     env = app_env(tmp, kb, max_tokens="300")
     subprocess.run(
         [sys.executable, "-m", "ingest"], cwd=ROOT, env=env, check=True, capture_output=True
@@ -316,6 +317,7 @@ def test_the_owner_page_lists_what_the_shop_could_not_answer(page, app):
     index = page.locator("#owner-index").inner_text()
     assert re.search(r"\b\d+ products and \d+ document chunks", index)
     assert page.locator("#owner-mapping").get_by_text("breadcrumbs").count() >= 1
+    assert "docs/empty.md" in page.locator("#owner-skipped").inner_text()
     assert "I wanted Gucci" in page.locator("#owner-disliked").inner_text()
     assert "<i>please</i>" in gaps and page.locator("#owner-gaps i").count() == 0  # text
     with page.expect_download() as download:
