@@ -190,7 +190,7 @@ class Answer(BaseModel):
     timings: Timings
     checks: Checks = Field(default_factory=Checks)
     outcome: Outcome = "answered"
-    # What was asked for, in the shop's terms ("waterproof boots from Acme"), so questions
+    # What was asked for, in the shop's terms ("waterproof jackets from Acme"), so questions
     # worded differently group together on the owner's page; the question when not a search.
     wanted: str = ""
     # Source number → the one or two product details that match the question.
