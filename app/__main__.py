@@ -250,6 +250,9 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         settings.max_question_chars,
         settings.concurrency,
         served,
+        # Shoppers' questions and comments are for the owner: never on a page served
+        # beyond this machine without a login.
+        owner_page=warning is None,
     )
     served.page = page
     served.follow()

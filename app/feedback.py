@@ -1,4 +1,5 @@
-"""Shoppers' thumbs up/down on answers, kept locally in SQLite, exportable as CSV or JSONL."""
+"""What shoppers told the shop, kept locally in SQLite: thumbs up/down on answers (exportable
+as CSV or JSONL), and the questions the shop could not answer, for the owner's page."""
 
 from __future__ import annotations
 
@@ -25,6 +26,16 @@ CREATE TABLE IF NOT EXISTS feedback (
     rating INTEGER NOT NULL,
     comment TEXT NOT NULL DEFAULT ''
 )"""
+_UNANSWERED = """
+CREATE TABLE IF NOT EXISTS unanswered (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    created REAL NOT NULL,
+    session TEXT NOT NULL,
+    question TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    wanted TEXT NOT NULL
+)"""
+GAP_COLUMNS = ["asked for", "times", "outcome", "last asked", "example question"]
 COLUMNS = [
     "id",
     "created",
@@ -46,6 +57,7 @@ class FeedbackStore:
         self.db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute(_SCHEMA)
+        self.db.execute(_UNANSWERED)
         self._lock = threading.Lock()
 
     def record(self, session: str, question: str, answer: Answer, model: str, liked: bool) -> int:
@@ -76,6 +88,49 @@ class FeedbackStore:
         with self._lock:
             self.db.execute("UPDATE feedback SET comment = ? WHERE id = ?", (text, feedback_id))
 
+    def unanswered(self, session: str, question: str, answer: Answer) -> None:
+        """Remember a question the shop had no answer to (an honest none, an "I don't
+        know", or a fallback list), grouped later by what was asked for."""
+        if answer.outcome == "answered":
+            return
+        with self._lock:
+            self.db.execute(
+                "INSERT INTO unanswered (created, session, question, outcome, wanted) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (time.time(), session, question, answer.outcome, answer.wanted or question),
+            )
+
+    def gaps(self, limit: int = 500) -> list[dict]:
+        """Unanswered questions grouped by what was asked for, most often asked first."""
+        with self._lock:
+            cursor = self.db.execute(
+                "SELECT wanted, COUNT(*), GROUP_CONCAT(DISTINCT outcome), MAX(created), "
+                "(SELECT question FROM unanswered u WHERE u.wanted = g.wanted "
+                " ORDER BY created DESC LIMIT 1) "
+                "FROM unanswered g GROUP BY wanted ORDER BY COUNT(*) DESC, MAX(created) DESC "
+                "LIMIT ?",
+                (limit,),
+            )
+            rows = cursor.fetchall()
+        return [
+            dict(zip(GAP_COLUMNS, (wanted, n, outcome, _when(last), example)))
+            for wanted, n, outcome, last, example in rows
+        ]
+
+    def disliked(self, limit: int = 500) -> list[dict]:
+        """Thumbs-down answers, newest first, with the shopper's comment."""
+        with self._lock:
+            cursor = self.db.execute(
+                "SELECT created, question, answer, comment FROM feedback WHERE rating < 0 "
+                "ORDER BY id DESC LIMIT ?",
+                (limit,),
+            )
+            rows = cursor.fetchall()
+        return [
+            {"when": _when(created), "question": q, "answer": a, "comment": c}
+            for created, q, a, c in rows
+        ]
+
     def rows(self) -> list[dict]:
         with self._lock:
             cursor = self.db.execute(f"SELECT {', '.join(COLUMNS)} FROM feedback ORDER BY id")
@@ -91,3 +146,22 @@ class FeedbackStore:
             writer.writeheader()
             writer.writerows(rows)
         return len(rows)
+
+
+def _when(created: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(created))
+
+
+def write_csv(out: IO[str], rows: list[dict], columns: list[str]) -> None:
+    """Rows as CSV; a shopper's text that a spreadsheet would run as a formula ("=...")
+    is kept as text."""
+    writer = csv.DictWriter(out, fieldnames=columns)
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: _inert(v) for k, v in row.items()})
+
+
+def _inert(value: object) -> object:
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value

@@ -13,7 +13,7 @@ from typing import Any
 
 from app.checks import check_answer
 from app.generation import ChatBackend, Message, build_messages, fit_to_context
-from app.retrieval import Retrieval, Retriever
+from app.retrieval import Retrieval, Retriever, tokenize
 from app.understanding import Constraints, SearchRequest, Shown, Turn, understand
 from cobbler.profile import Shop
 from cobbler.records import Answer, Source, Timings, escape_markdown
@@ -70,6 +70,28 @@ def unknown_answer(contact: list[Source]) -> str:
     if contact:
         text += f" Our customer service team can help: see the contact details [{contact[0].n}]."
     return text
+
+
+def highlights(source: Source, question: str, limit: int = 2) -> list[str]:
+    """The one or two details of a product ("Closure: Lace-Up", or a feature line) that
+    share the most words with the question, for the product's card."""
+    wanted = set(tokenize(question))
+    if source.kind != "product" or not wanted:
+        return []
+    candidates: list[tuple[str, str]] = []  # (shown, matched against)
+    for line in source.text.splitlines():
+        if line.startswith("Details: "):
+            for detail in line.removeprefix("Details: ").split(";"):
+                # The value, not the name: "Width: Standard" does not match "width?" alone.
+                candidates.append((detail.strip(), detail.partition(":")[2]))
+        elif line.startswith("- "):
+            candidates.append((line[2:].strip(), line[2:]))
+    scored = []
+    for i, (text, against) in enumerate(candidates):
+        shared = len(wanted & set(tokenize(against)))
+        if shared:
+            scored.append((-shared, len(text) > 60, i, text))  # short details before features
+    return [text for *_, text in sorted(scored)[:limit]]
 
 
 class Assistant:
@@ -163,6 +185,7 @@ class Assistant:
         ]
         timings = Timings(retrieve_ms=round((time.perf_counter() - started) * 1000, 1))
         answer = Reply(answer="", sources=found.sources, timings=timings)
+        answer.highlights = self._highlights(question, found.sources)
         # What the shopper should know before the answer: a filter dropped, a currency not
         # applied. Written by us from the evidence, so never subject to the model checks.
         notes = "".join(f"{escape_markdown(n)}\n\n" for n in constraints.notes)
@@ -170,6 +193,7 @@ class Assistant:
         if constraints.hard and not found.matched and not request.pinned:
             answer.sources, label = self._alternatives(request.query, constraints)
             answer.answer = none_answer(constraints, answer.sources, label, shop)
+            answer.outcome, answer.wanted = "none", constraints.describe(shop)
         elif (
             not constraints.about_products
             and not request.pinned
@@ -177,6 +201,7 @@ class Assistant:
         ):
             answer.sources = self.retriever.search(CONTACT_QUERY, k=1).sources
             answer.answer = unknown_answer(answer.sources)
+            answer.outcome, answer.wanted = "unknown", " ".join(question.casefold().split())
         elif self.chat is not None:
             answer.sources, history = fit_to_context(
                 question,
@@ -209,10 +234,17 @@ class Assistant:
                 answer.answer = listing_answer(constraints, answer.sources, shop, lead)
             elif not answer.answer:
                 answer.answer = fallback_answer(answer.sources)
+                answer.outcome, answer.wanted = "fallback", " ".join(question.casefold().split())
         answer.answer = (notes + answer.answer).strip()
+        answer.highlights = self._highlights(question, answer.sources)
         timings.total_ms = round((time.perf_counter() - started) * 1000, 1)
         answer.turn = turn_of(question, answer.answer, answer.sources, request)
         yield answer
+
+    @staticmethod
+    def _highlights(question: str, sources: Sequence[Source]) -> dict[int, list[str]]:
+        found = {s.n: highlights(s, question) for s in sources}
+        return {n: h for n, h in found.items() if h}
 
     def _alternatives(self, query: str, constraints: Constraints) -> tuple[list[Source], str]:
         for label, looser in constraints.relaxed():

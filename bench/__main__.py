@@ -1,4 +1,4 @@
-"""`python -m bench [ingest|embeddings|retrieval|answer|load ...]`: print the figures.
+"""`python -m bench [ingest|embeddings|retrieval|answer|load|ui ...]`: print the figures.
 
 Each part also runs alone, with its own options: `python -m bench.load --help`.
 """
@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sys
 
-from bench import answer, embeddings, ingest, load, retrieval
+from bench import answer, embeddings, ingest, load, retrieval, ui
 from cobbler.settings import SettingsError
 
 PARTS = {
@@ -16,6 +16,7 @@ PARTS = {
     "retrieval": retrieval.main,
     "answer": answer.main,
     "load": load.main,
+    "ui": ui.main,
 }
 
 

@@ -11,6 +11,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from cobbler import money
 
 Kind = Literal["product", "document"]
+# How an answer came about: from the model ("answered"), or written by the service because
+# the shop has none of what was asked ("none"), its information does not say ("unknown"), or
+# nothing the model wrote survived the checks ("fallback"). The last three are what the shop
+# owner's page lists as questions the shop could not answer.
+Outcome = Literal["answered", "none", "unknown", "fallback"]
 
 TAG_PREFIXES = ("type_", "for_")
 CODE_LABEL = "Product code:"
@@ -218,3 +223,9 @@ class Answer(BaseModel):
     sources: list[Source]
     timings: Timings
     checks: Checks = Field(default_factory=Checks)
+    outcome: Outcome = "answered"
+    # What was asked for, in the shop's terms ("waterproof jackets from Acme"), so questions
+    # worded differently group together on the owner's page; the question when not a search.
+    wanted: str = ""
+    # Source number → the one or two product details that match the question.
+    highlights: dict[int, list[str]] = Field(default_factory=dict)

@@ -7,6 +7,7 @@ that dies half-way leaves an unpublished generation that the next ingest deletes
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +18,7 @@ import chromadb
 from chromadb.api import ClientAPI
 from chromadb.api.models.Collection import Collection
 from chromadb.config import Settings as ChromaSettings
+from pydantic import BaseModel, Field
 
 from cobbler.profile import Shop
 from cobbler.records import Chunk
@@ -71,6 +73,19 @@ def open_client(settings: Settings) -> ClientAPI:
         ) from exc
 
 
+class IndexSummary(BaseModel):
+    """What the published index was built from, as its ingest recorded it."""
+
+    collection: str
+    built: float | None = None  # Unix time the index was written
+    files: int = 0
+    products: int = 0
+    document_chunks: int = 0
+    chunks: int = 0
+    skipped: list[dict[str, str | None]] = Field(default_factory=list)  # file, where, reason
+    catalogs: dict[str, dict[str, str]] = Field(default_factory=dict)  # file → role → column
+
+
 class Store:
     """The published index of one collection name, and its unpublished generations."""
 
@@ -122,6 +137,24 @@ class Store:
         """The shop profile and vocabulary stored with an index (empty for an older one)."""
         stored = (collection.metadata or {}).get("shop")
         return Shop.model_validate_json(stored) if stored else Shop()
+
+    def summary(self) -> IndexSummary | None:
+        """The published index's ingest record (kept in its collection metadata), or None."""
+        collection = self.active()
+        if collection is None:
+            return None
+        meta = collection.metadata or {}
+        stamp = collection.name.rpartition("-g")[2]  # generations are named by their time
+        return IndexSummary(
+            collection=collection.name,
+            built=int(stamp) / 1e9 if stamp.isdigit() else None,
+            files=meta.get("files", 0),
+            products=meta.get("products", 0),
+            document_chunks=meta.get("document_chunks", 0),
+            chunks=collection.count(),
+            skipped=json.loads(meta.get("skipped", "[]")),
+            catalogs=json.loads(meta.get("catalogs", "{}")),
+        )
 
     def document_files(self, page: int = 5000) -> tuple[str | None, frozenset[str]]:
         """The published index's name and the files its document chunks come from (paths

@@ -16,7 +16,7 @@ from urllib.parse import quote
 
 import pytest
 
-from app.ui import Links
+from app.ui import Links, place
 from bench.servers import app_server
 from cobbler.records import Source
 from cobbler.store import open_client
@@ -108,6 +108,20 @@ def test_citations_link_only_published_documents(tmp_path):
     )
     assert links.href(document("docs/skipped.md")) is None  # on disk, but not published
     assert Links(tmp_path).href(document("docs/ingested.md")) is None  # nothing by default
+
+
+def test_a_document_link_opens_at_its_page_or_section():
+    def document(**where: object) -> Source:
+        return Source(
+            id="d", kind="document", n=1, score=1.0, title="t", source="d", text="", **where
+        )
+
+    assert place(document(page=3, section="Warranty")) == "#page=3"
+    # A text fragment: the browser scrolls to the heading; "-" and "&" are escaped in it.
+    assert place(document(section="Returns › Non-returnable & made-to-order")) == (
+        "#:~:text=Non%2Dreturnable%20%26%20made%2Dto%2Dorder"
+    )
+    assert place(document()) == ""
 
 
 # A running app.
@@ -211,6 +225,15 @@ def test_the_page_has_a_text_box_not_an_upload_box(open_app):
     types = {c.get("type") for c in config["components"]}
     assert "textbox" in types
     assert not types & {"multimodaltextbox", "file", "uploadbutton", "image"}
+
+
+def test_an_open_app_has_no_owner_page(open_app):
+    """Shoppers' questions and comments are never served without a login beyond this
+    machine: the owner's page is not built at all then."""
+    connection = http.client.HTTPConnection("127.0.0.1", open_app.port, timeout=30)
+    connection.request("GET", "/config")
+    config = json.loads(connection.getresponse().read())
+    assert [page[0] for page in config.get("pages", [])] in ([], [""])
 
 
 def test_a_context_window_too_small_for_one_source_is_refused(shop):

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from urllib.parse import urljoin, urlparse
 
 import pytest
@@ -25,8 +26,15 @@ pytestmark = [
     pytest.mark.llm,
     pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed"),
 ]
-LAST_BOT = "[...document.querySelectorAll('#chat .bot')].pop()"
 HOSTILE = "Pebblestep <script>window.pwned=1</script><b>Bold</b> Slipper"
+# The bundled catalog's own image host: its pictures are the only requests the page may
+# make beyond 127.0.0.1, and offline they fail (the cards then show their placeholder).
+IMAGE_HOST = "img.cobblerandco.example"
+# Screenshots for review, kept out of git (.gitignore).
+SHOTS = Path(os.environ.get("COBBLER_SCREENSHOTS", ROOT / "tests" / "screenshots"))
+# The answer text is the assistant message after the sources message.
+ANSWER = "[...document.querySelectorAll('#chat .bot')].pop()"
+LAST_SOURCES = "[...document.querySelectorAll('#chat .sources')].pop()"
 
 
 @pytest.fixture(scope="module")
@@ -49,6 +57,7 @@ def app(tmp_path_factory, embedder) -> Iterator[dict]:
             ]
         )
     )
+    (kb / "docs" / "empty.md").write_text("")  # skipped by ingest: the owner's page says why
     env = app_env(tmp, kb, max_tokens="300")
     subprocess.run(
         [sys.executable, "-m", "ingest"], cwd=ROOT, env=env, check=True, capture_output=True
@@ -84,14 +93,15 @@ def browser():
 
 @pytest.fixture
 def page(app, browser):
-    context = browser.new_context()
+    context = browser.new_context(viewport={"width": 1100, "height": 1000})
+    context.grant_permissions(["clipboard-read", "clipboard-write"])
     page = context.new_page()
     page.outside = []
     page.on(
         "request",
         lambda r: (
             r.url.startswith("http")
-            and urlparse(r.url).hostname != "127.0.0.1"
+            and urlparse(r.url).hostname not in ("127.0.0.1", IMAGE_HOST)
             and page.outside.append(r.url)
         ),
     )
@@ -102,45 +112,126 @@ def page(app, browser):
 
 
 def ask(page, question: str) -> None:
-    page.locator("textarea").first.fill(question)
+    page.locator("#question textarea").fill(question)
     page.keyboard.press("Enter")
 
 
-def wait_done(page, timeout: float = 120_000) -> str:
-    """Wait for the finished answer (its details line appears last) and return its text."""
-    page.wait_for_function(f"() => {LAST_BOT}?.querySelector('details')", timeout=timeout)
+def wait_done(page, answers: int = 1, timeout: float = 300_000) -> str:
+    """Wait for the `answers`-th finished answer (its sources get their details line last)
+    and return the answer's text."""
+    page.wait_for_function(
+        f"() => document.querySelectorAll('#chat .sources.done').length >= {answers}",
+        timeout=timeout,
+    )
     return page.locator("#chat .bot").last.inner_text()
 
 
-def test_answer_streams_progressively_with_clickable_product_sources(page):
+def shown_sources(page) -> list[dict]:
+    """The last answer's sources as the shopper sees them."""
+    return page.evaluate(
+        f"""() => [...{LAST_SOURCES}.querySelectorAll('.card, .doc')].map(e => ({{
+            id: e.id,
+            n: e.querySelector('.num').textContent.replace(/\\D/g, ''),
+            kind: e.classList.contains('card') ? 'product' : 'document',
+            cited: e.classList.contains('cited'),
+            badge: e.querySelector('.badge')?.textContent ?? '',
+            text: e.innerText,
+        }}))"""
+    )
+
+
+def citations(page) -> list[dict]:
+    """The [n] links in the last answer's text, with where they point."""
+    return page.evaluate(
+        f"() => [...{ANSWER}.querySelectorAll('a[href^=\"#\"]')]"
+        ".map(a => ({text: a.innerText, target: a.getAttribute('href').slice(1)}))"
+    )
+
+
+def shot(page, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / name), full_page=True)
+
+
+def test_cards_come_before_the_answer_and_numbers_match_the_citations(page):
     ask(page, "Do you have waterproof walking boots under £90?")
+    # Cards are on screen while the answer has no words yet.
+    page.wait_for_selector("#chat .sources .card", timeout=120_000)
+    assert page.locator("#chat .bot").last.inner_text().strip() in ("…", "")
     lengths = []
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
-        text = page.evaluate(f"() => {LAST_BOT}?.innerText.split('Sources')[0] ?? ''")
+        text = page.evaluate(f"() => {ANSWER}?.innerText ?? ''")
         if not lengths or len(text) != lengths[-1]:
             lengths.append(len(text))
-        if page.evaluate(f"() => !!{LAST_BOT}?.querySelector('details')"):
+        if page.locator("#chat .sources.done").count():
             break
         time.sleep(0.1)
-    # Before the first token the bubble shows a placeholder; from then on the text only grows.
-    drops = [i for i in range(1, len(lengths)) if lengths[i] < lengths[i - 1]]
-    growing = lengths[drops[-1] if drops else 0 :]
-    assert len(growing) >= 4 and len(drops) <= 1, lengths
-    bot = page.locator("#chat .bot").last
-    assert bot.locator("a[href*='/dp/']").count() >= 1
-    assert "£" in bot.inner_text()
+    assert len(lengths) >= 4, lengths  # streamed, not shown at once
+
+    sources = shown_sources(page)
+    cards = [s for s in sources if s["kind"] == "product"]
+    assert cards and [s["n"] for s in sources] == [str(i + 1) for i in range(len(sources))]
+    for card in cards:
+        assert "£" in card["text"]
+        assert (card["badge"] == "Cited") == card["cited"]
+    # Every [n] in the answer points at the source shown with number n, which is marked cited.
+    cited = citations(page)
+    assert cited, page.locator("#chat .bot").last.inner_text()
+    by_id = {s["id"]: s for s in sources}
+    for link in cited:
+        assert link["text"] == f"[{by_id[link['target']]['n']}]"
+        assert by_id[link["target"]]["cited"]
+    # Clicking [n] (by keyboard: focus and Enter) brings that source into view, highlighted.
+    page.locator("#chat .bot").last.locator("a[href^='#']").first.focus()
+    page.keyboard.press("Enter")
+    page.wait_for_function(f"() => location.hash === '#{cited[0]['target']}'")
+    assert page.evaluate("() => document.querySelector(':target')?.id") == cited[0]["target"]
+    assert page.locator(f"#{cited[0]['target']}").is_visible()
+
+    # Offline, each picture fails and the card shows its placeholder instead.
+    thumbs = page.evaluate(
+        f"""() => [...{LAST_SOURCES}.querySelectorAll('.card .thumb')].map(t => ({{
+            height: t.getBoundingClientRect().height,
+            placeholder: getComputedStyle(t).backgroundImage.includes('data:image/svg'),
+            loaded: t.querySelector('img')?.naturalWidth ?? 0,
+        }}))"""
+    )
+    assert thumbs and all(t["height"] > 50 and t["placeholder"] and not t["loaded"] for t in thumbs)
+    card = page.locator("#chat .sources .card").first
+    assert card.locator("a[href*='/dp/']").count() == 1
+    assert card.locator(".price").inner_text().startswith("£")
+    assert card.locator(".matched li").count() in (1, 2)
+
+    # Copy copies the answer alone, without the sources' markup.
+    page.locator("#chat button[aria-label='Copy message']").last.click()
+    copied = page.evaluate("() => navigator.clipboard.readText()")
+    shown = page.locator("#chat .bot").last.inner_text()
+    assert shown[:30] in copied and "<" not in copied  # its [n] copy as Markdown links
+    shot(page, "chat.png")
 
 
-def test_a_document_citation_opens_that_document(page, app):
+def test_a_document_source_shows_where_and_opens_there(page, app):
     ask(page, "How long do I have to return shoes?")
     wait_done(page)
-    links = page.locator("#chat .bot").last.locator("a[href*='gradio_api/file']")
+    docs = [s for s in shown_sources(page) if s["kind"] == "document"]
+    assert docs and "returns-and-refunds.md" in docs[0]["text"] and "›" in docs[0]["text"]
+    links = page.locator("#chat .sources").last.locator(".doc a[href*='gradio_api/file']")
     assert links.count() >= 1
     href = links.first.get_attribute("href")
-    assert "return" in href
+    assert "return" in href and "#:~:text=" in href  # opens at the section's heading
     body = page.request.get(urljoin(app["url"], href)).text()
     assert "30 days" in body
+
+
+def test_the_page_offers_the_shops_examples_and_labels_its_controls(page):
+    for example in ("How long do I have to return shoes?", "How much is next-day delivery?"):
+        page.get_by_text(example).first.wait_for(timeout=30_000)  # the page is still loading
+    assert page.get_by_label("Your question").count() >= 1
+    assert (
+        page.locator("#chat").get_attribute("aria-label")
+        or page.get_by_text("Chat with Cobbler").first.is_visible()
+    )
 
 
 def test_thumbs_up_is_recorded_with_a_comment(page, app):
@@ -160,19 +251,22 @@ def test_thumbs_up_is_recorded_with_a_comment(page, app):
     assert json.loads(sources)
 
 
-def test_stop_halts_generation(page):
+def test_stop_halts_generation_then_retry_and_clear(page):
     ask(page, "Tell me everything about all of your walking boots and hiking boots, in detail.")
-    page.wait_for_function(
-        f"() => ({LAST_BOT}?.innerText.split('Sources')[0] ?? '').length > 40", timeout=60_000
-    )
-    page.locator("button.stop-button").click()
+    page.wait_for_function(f"() => ({ANSWER}?.innerText ?? '').length > 40", timeout=120_000)
+    page.get_by_role("button", name="Stop").click()
     time.sleep(1)
     before = page.locator("#chat .bot").last.inner_text()
     time.sleep(3)
     assert page.locator("#chat .bot").last.inner_text() == before
-    # The model is free again: a new question is answered.
-    ask(page, "How much is next-day delivery?")
-    assert "£" in wait_done(page)
+    assert page.locator("#chat .sources.done").count() == 0  # it never finished
+    # The model is free again: retry answers the same question anew.
+    page.locator("#chat button[aria-label='Retry']").last.click()
+    wait_done(page, timeout=240_000)
+    assert page.locator("#chat .user").count() == 1
+    page.locator("#chat button[aria-label='Clear']").click()
+    page.wait_for_function("() => !document.querySelector('#chat .user')")
+    assert page.locator("#chat .bot").count() == 0
 
 
 def test_two_sessions_get_their_own_answers(app, browser):
@@ -183,7 +277,7 @@ def test_two_sessions_get_their_own_answers(app, browser):
         ask(page, question)
         pages.append(page)
     returns, slippers = (wait_done(p, timeout=240_000) for p in pages)
-    assert "return" in returns.lower() and "slipper" not in returns.lower().split("sources")[0]
+    assert "return" in returns.lower() and "slipper" not in returns.lower()
     assert "slipper" in slippers.lower()
     assert len(pages[0].locator("#chat .user").all()) == 1
     for page in pages:
@@ -192,10 +286,64 @@ def test_two_sessions_get_their_own_answers(app, browser):
 
 def test_markup_in_a_product_title_is_shown_as_text(page):
     ask(page, "Pebblestep Bold Slipper")
-    text = wait_done(page)
-    assert "<script>" in text and "<b>Bold</b>" in text
+    wait_done(page)
+    card = page.locator("#chat .sources .card").first.inner_text()
+    assert "<script>" in card and "<b>Bold</b>" in card
     assert page.evaluate("() => window.pwned") is None
-    assert page.locator("#chat .bot b").count() == 0
+    assert page.locator("#chat b, #chat script").count() == 0
+
+
+def test_the_owner_page_lists_what_the_shop_could_not_answer(page, app):
+    """Questions worded differently group under what was asked for; a thumbs-down and its
+    comment show too; both export as CSV; shoppers' markup stays text."""
+    for n, question in enumerate(
+        ["Do you have running shoes from Gucci?", "Any Gucci running shoes <i>please</i>?"], 1
+    ):
+        ask(page, question)
+        answer = wait_done(page, answers=n)
+        assert "do not have" in answer
+    page.locator("#chat button[aria-label='Dislike']").last.click()
+    page.locator("#feedback-comment textarea").fill('=HYPERLINK("x") I wanted Gucci')
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#feedback-comment", state="hidden")
+
+    page.goto(app["url"] + "owner", wait_until="domcontentloaded")
+    page.wait_for_function(
+        "() => document.querySelector('#owner-gaps')?.innerText.includes('from Gucci')",
+        timeout=30_000,
+    )
+    gaps = page.locator("#owner-gaps").inner_text()
+    assert re.search(r"running shoes from Gucci\s+2\s+none\s", gaps), gaps
+    index = page.locator("#owner-index").inner_text()
+    assert re.search(r"\b\d+ products and \d+ document chunks", index)
+    assert page.locator("#owner-mapping").get_by_text("breadcrumbs").count() >= 1
+    assert "docs/empty.md" in page.locator("#owner-skipped").inner_text()
+    assert "I wanted Gucci" in page.locator("#owner-disliked").inner_text()
+    assert "<i>please</i>" in gaps and page.locator("#owner-gaps i").count() == 0  # text
+    with page.expect_download() as download:
+        page.locator("#owner-gaps-csv").click()
+    rows = download.value.path().read_text().splitlines()
+    assert rows[0] == "asked for,times,outcome,last asked,example question"
+    assert any(r.startswith("running shoes from Gucci,2,none,") for r in rows)
+    with page.expect_download() as download:
+        page.locator("#owner-disliked-csv").click()
+    assert "'=HYPERLINK" in download.value.path().read_text()  # never a live formula
+    shot(page, "owner.png")
+
+
+def test_the_owner_page_needs_the_login_when_the_app_is_exposed(app, browser):
+    env = {**app["env"], "COBBLER_HOST": "0.0.0.0", "COBBLER_AUTH": "owner:s3cret-pass"}
+    with app_server(env, app["tmp"] / "exposed.log") as exposed:
+        page = browser.new_context().new_page()
+        page.goto(exposed.url + "/owner", wait_until="domcontentloaded")
+        password = page.locator("input[type='password']")
+        password.wait_for(timeout=30_000)
+        assert page.get_by_text("What the shop could not answer").count() == 0
+        page.locator("input[type='text']").first.fill("owner")
+        password.fill("s3cret-pass")
+        page.keyboard.press("Enter")
+        page.get_by_text("What the shop could not answer").wait_for(timeout=30_000)
+        page.context.close()
 
 
 def _feedback_rows(path) -> list[tuple]:
@@ -209,20 +357,19 @@ def test_a_follow_up_typed_in_the_page_is_read_against_what_was_shown(page):
     question gets cheaper products of the same kind, and a returns question after it gets
     the returns policy, not more products."""
     ask(page, "Do you have walking boots for women?")
-    first = wait_done(page)
-    shown = _lowest_prices(first)
-    assert shown, first
+    wait_done(page)
+    shown = _lowest_prices(page)
+    assert shown
     ask(page, "cheaper ones?")
-    page.wait_for_function("() => document.querySelectorAll('#chat .bot').length >= 2")
-    second = wait_done(page)
-    listed = second.split("Sources")[-1]
-    prices = _lowest_prices(listed)
+    wait_done(page, answers=2)
+    prices = _lowest_prices(page)
+    listed = page.locator("#chat .sources").last.inner_text()
     assert prices and all(p < min(shown) for p in prices), (shown, listed)
     assert "Walking Boots" in listed and "Women" in listed
     ask(page, "And can I return them if they don't fit?")
-    page.wait_for_function("() => document.querySelectorAll('#chat .bot').length >= 3")
-    third = wait_done(page)
-    assert "returns-and-refunds.md" in third.split("Sources")[-1] or "Returns" in third
+    third = wait_done(page, answers=3)
+    where = page.locator("#chat .sources").last.inner_text()
+    assert "returns-and-refunds.md" in where or "Returns" in third
 
 
 def test_kill_9_during_generation_loses_no_feedback(app, browser):
@@ -239,9 +386,7 @@ def test_kill_9_during_generation_loses_no_feedback(app, browser):
     before = _feedback_rows(app["feedback"])
 
     ask(page, "Tell me everything about all of your walking boots and hiking boots, in detail.")
-    page.wait_for_function(
-        f"() => ({LAST_BOT}?.innerText.split('Sources')[0] ?? '').length > 40", timeout=60_000
-    )
+    page.wait_for_function(f"() => ({ANSWER}?.innerText ?? '').length > 40", timeout=120_000)
     os.kill(app["server"].process.pid, signal.SIGKILL)  # mid-answer, no chance to clean up
     app["server"].process.wait()
     page.context.close()
@@ -256,8 +401,8 @@ def test_kill_9_during_generation_loses_no_feedback(app, browser):
     assert _feedback_rows(app["feedback"]) == before
 
 
-def _lowest_prices(text: str) -> list[float]:
-    """Each listed product's lowest price (the first amount on its line)."""
-    lines = [line for line in text.splitlines() if "·" in line and "£" in line]
-    found = [re.search(r"£(\d[\d,]*\.\d\d)", line) for line in lines]
+def _lowest_prices(page) -> list[float]:
+    """Each product card's lowest price in the last answer's sources."""
+    labels = page.locator("#chat .sources").last.locator(".card .price").all_inner_texts()
+    found = [re.search(r"£(\d[\d,]*\.\d\d)", label) for label in labels]
     return [float(m.group(1).replace(",", "")) for m in found if m]
