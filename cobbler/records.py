@@ -176,6 +176,7 @@ class Checks(BaseModel):
     removed_citations: list[int] = Field(default_factory=list)  # [n] with no source n
     corrected_citations: list[str] = Field(default_factory=list)  # "[2]→[1]: $79.99"
     removed_sentences: list[str] = Field(default_factory=list)  # claims found in no source
+    wrong_language: str | None = None  # the answer was in this language, not the shop's
     ok: bool = True  # nothing had to change
 
 
