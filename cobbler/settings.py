@@ -48,6 +48,12 @@ class Settings(BaseSettings):
     max_file_mb: float = Field(50.0, gt=0, description="Larger files are skipped, not ingested.")
     chunk_size: int = Field(700, ge=100, description="Characters per document chunk.")
     chunk_overlap: int = Field(100, ge=0)
+    # Quarantine by default: a false alarm costs one line of text and is reported, while a
+    # kept order reaches the model on every question that retrieves it.
+    suspect_text: Literal["keep", "quarantine"] = Field(
+        "quarantine",
+        description="Lines that read like orders to the model: index them anyway, or cut them.",
+    )
 
     # Retrieval.
     k: int = Field(5, ge=1, le=50, description="Sources given to the model.")
