@@ -18,7 +18,11 @@ from cobbler.records import Chunk, chunk_id
 from ingest.problems import Problem
 
 _MODEL = r"(?:ai|a\.i\.|assistants?|chat ?bots?|bots?|llms?|language models?|models?|gpt)"
-_PEOPLE = r"(?:customers?|shoppers?|users?|visitors?|buyers?|everyone|people)"
+_PEOPLE = (
+    r"(?:customers?|shoppers?|users?|visitors?|buyers?|clients?|members?|applicants?|"
+    r"parents?|guests?|everyone|people)"
+)
+_START = r"(?:^|[.!?:;]\s+)(?:please\s+)?"  # an order opens its sentence
 PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     (
         "tells the model to ignore its instructions",
@@ -26,7 +30,9 @@ PATTERNS: list[tuple[str, re.Pattern[str]]] = [
             r"\b(?:ignore|disregard|forget|override|bypass|skip)\b[\w\s,']{0,30}?"
             r"\b(?:previous|prior|above|earlier|preceding|all|any|your|system|original)\b"
             r"[\w\s']{0,20}?\b(?:instructions?|rules|prompts?|directions|guidelines|"
-            r"context|constraints)\b",
+            r"context|constraints)\b|"
+            r"\b(?:previous|prior|preceding|original|system)\s+(?:instructions|prompts?|"
+            r"directives)\b",
             re.I,
         ),
     ),
@@ -41,7 +47,10 @@ PATTERNS: list[tuple[str, re.Pattern[str]]] = [
             rf"\bif you are an? {_MODEL}\b|\bas an? {_MODEL}\b,?\s+you\b|"
             r"\b(?:system|developer)\s*(?:prompt|message|mode|override)\b|"
             r"\byou are now\b|\bfrom now on\b|\bact as\b|\bpretend (?:to be|you)\b|"
-            r"\broleplay as\b|\bjailbreak|\bDAN mode\b|\bdo anything now\b",
+            r"\broleplay as\b|\bjailbreak|\bDAN mode\b|\bdo anything now\b|"
+            r"\b(?:ai|chat ?bots?|llms?|language models?|gpt)\s+(?:assistants?\s+)?"
+            r"(?:must|should|shall|need to|have to)\b|"
+            r"\b(?:before|when|while)\s+(?:answering|replying|responding)\b",
             re.I,
         ),
     ),
@@ -49,7 +58,14 @@ PATTERNS: list[tuple[str, re.Pattern[str]]] = [
         "tells the model what to say",
         re.compile(
             rf"\b(?:tell|inform|instruct|remind|advise|ask|convince|urge)\s+(?:the\s+|every\s+|"
-            rf"all\s+|any\s+)?{_PEOPLE}\b[^.\n]{{0,40}}?\b(?:that|to)\b|"
+            rf"all\s+|any\s+)?{_PEOPLE}\b[^.\n]{{0,40}}?\b(?:that|to|for)\b|"
+            rf"{_START}(?:tell|inform|remind|warn|advise)\s+(?:the\s+|every\s+|all\s+|any\s+|"
+            rf"our\s+)?{_PEOPLE}\b|"
+            rf"{_START}(?:say|state|claim|mention|explain|add|write|answer|reply|respond)\s+"
+            r"(?:that\b|:)|"
+            r"\binstead,?\s+(?:write|say|tell|answer|respond|reply|recommend)\b|"
+            r"\b(?:answer|reply to|respond to|start|begin|end)\s+(?:every|each|all|any)\s+"
+            r"(?:questions?|answers?|replies|messages?|responses?)\b|"
             r"\b(?:always|only)\s+(?:say|answer|reply|respond|recommend|mention)\b|"
             r"\b(?:respond|reply|answer|write|speak)\s+(?:only\s+)?in\s+"
             r"(?:[A-Z][a-z]+|base64|hex|rot13|code)\b|"
@@ -87,11 +103,17 @@ PATTERNS: list[tuple[str, re.Pattern[str]]] = [
 _INVISIBLE = re.compile("[\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
 
 
+# Letters written as digits ("1gn0re prev1ous 1nstruct1ons"), read as letters again.
+_LEET = str.maketrans("013457@$", "oieastas")
+_LEET_WORD = re.compile(r"\b(?=\w*[a-z])(?=\w*[013457@$])[\w@$]+\b", re.I)
+
+
 def suspect(text: str) -> tuple[str, str] | None:
     """(why, the words found) for the first pattern the text matches, else None."""
     text = _INVISIBLE.sub("", text)
+    unleet = _LEET_WORD.sub(lambda m: m.group().translate(_LEET), text)
     for why, pattern in PATTERNS:
-        match = pattern.search(text)
+        match = pattern.search(text) or (unleet != text and pattern.search(unleet))
         if match:
             return why, match.group()
     return None
