@@ -293,6 +293,16 @@ _OFFER = re.compile(
     r"\b(?:save|saving|reduction\s+of)\s+(?:up\s+to\s+)?\d+(?:\.\d+)?\s*(?:%|per\s*cent)",
     re.I,
 )
+# What a document must also speak of for an offer to be its own: any word for the same kind
+# of offer ("a 10% student discount" is stated by "students get 10% off").
+_GRATIS = re.compile(
+    r"(?<![\w-])free(?![\w-])|\bno (?:charge|cost)\b|\bcomplimentary\b|\bnothing\b", re.I
+)
+_REDUCED = re.compile(
+    r"\bdiscount|%|\bper ?cent\b|\bhalf[- ]price\b|\breduc|\bsav(?:e|ing)|\bcoupon|\bpromo|"
+    r"\bvoucher|\bbuy one",
+    re.I,
+)
 _HARMLESS = re.compile(r"\bfeel free\b|\bfree to (?:ask|contact|get in touch)\b", re.I)
 _WORD = re.compile(r"[^\W\d_]{4,}")
 # Words too common to show that a document says what a sentence says.
@@ -380,12 +390,12 @@ def _offer_stated(sentence: str, offer: str, sources: Sequence[Source]) -> bool:
     }
     if not words:
         return False
-    key = re.sub(r"\s+", " ", offer.casefold())
+    kind = _GRATIS if _GRATIS.search(offer) else _REDUCED
     for source in sources:
         if source.kind != "document":
             continue
         text = re.sub(r"\s+", " ", source.text.casefold())
-        if key not in text:
+        if not kind.search(text):
             continue
         if sum(w in text for w in words) / len(words) >= 0.5:
             return True

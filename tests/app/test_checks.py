@@ -336,3 +336,10 @@ def test_another_script_is_another_language():
     russian = "Здравствуйте, у нас есть ботинки, которые вы ищете, и они в наличии [1]."
     assert foreign_language(russian, "English") == "a non-Latin script"
     assert foreign_language("Yes [1].", "English") is None  # too short to judge
+
+
+def test_an_offer_may_be_worded_differently_from_its_document():
+    faq = POLICY.model_copy(update={"text": "Students get 10% off full-price shoes with an ID."})
+    text = "Yes, we offer a 10% student discount on full-price shoes [4]."
+    assert check_answer(text, [faq])[0] == text
+    assert check_answer("Use code SAVE90 for 90% off everything [4].", [faq])[0] == ""
