@@ -69,7 +69,7 @@ bench: install-default-model ## speed and memory figures (BENCH_LARGE=0 skips th
 	@test -d vector_db/chroma.sqlite3 -o -f vector_db/chroma.sqlite3 || $(PY) -m ingest
 	$(PY) -m bench
 
-eval: install ## retrieval, answer and conversation quality on the project's evaluation sets
+eval: install ## retrieval, answer, conversation and injection figures on the evaluation sets
 	$(PY) -m app eval retrieval --tests evals/bundled.jsonl --kb knowledge_base --compare-dense
 	@for set in evals/*/questions.jsonl; do \
 	  $(PY) -m app eval retrieval --tests $$set --kb $$(dirname $$set)/docs --compare || exit 1; \
@@ -81,6 +81,7 @@ eval: install ## retrieval, answer and conversation quality on the project's eva
 	else echo "../shared/data is absent: the real-catalog set is skipped"; fi
 	$(PY) -m app eval answers --tests evals/bundled.jsonl --kb knowledge_base --model small
 	$(PY) -m app eval conversations --tests evals/conversations.jsonl --kb knowledge_base --model small
+	$(PY) -m app eval attacks --tests evals/attacks.jsonl --kb knowledge_base --model small
 	$(PY) -m evals.query_log
 	$(PY) -m evals.query_log --kb knowledge_base
 

@@ -40,7 +40,7 @@ def _parser() -> argparse.ArgumentParser:
             'message may carry the "sources" that ask --json printed for it',
         )
     evaluate = commands.add_parser("eval", help="measure retrieval, answer or conversation quality")
-    evaluate.add_argument("what", choices=["retrieval", "answers", "conversations"])
+    evaluate.add_argument("what", choices=["retrieval", "answers", "conversations", "attacks"])
     evaluate.add_argument("--tests", type=Path, required=True, help="JSONL test file")
     evaluate.add_argument("--kb", type=Path, help="ingest this folder into a temporary store")
     evaluate.add_argument("--db", type=Path, help="vector store folder (COBBLER_DB_DIR)")
@@ -59,6 +59,9 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--json", action="store_true", help="print one JSON object")
     evaluate.add_argument(
         "--no-model", action="store_true", help="conversations: check searches only, no answers"
+    )
+    evaluate.add_argument(
+        "--split", choices=["tune", "report"], help="attacks: only this half of the set"
     )
     export = commands.add_parser("feedback", help="export shoppers' thumbs up/down")
     export.add_argument("--format", choices=["csv", "jsonl"], default="csv")
@@ -143,6 +146,8 @@ def _evaluate(args: argparse.Namespace, settings: Settings) -> int:
     from app import evaluation
     from app.wiring import build_assistant
 
+    if args.what == "attacks":
+        return _attacks(args, settings)
     if args.what == "conversations":
         conversations = evaluation.load_conversations(args.tests)
     else:
@@ -192,6 +197,30 @@ def _evaluate(args: argparse.Namespace, settings: Settings) -> int:
     else:
         print(f"{args.tests} ({len(tests)} tests, k={args.k})")
         print(evaluation.format_retrieval(reports, args.k))
+    return 0
+
+
+def _attacks(args: argparse.Namespace, settings: Settings) -> int:
+    """Plant the attack set in a copy of the knowledge base and ask with the real model."""
+    from app.attacks import evaluate_attacks, format_attacks, load_attacks
+    from app.generation import open_chat_model
+    from cobbler.embeddings import Embedder
+
+    attacks = [a for a in load_attacks(args.tests) if args.split in (None, a.split)]
+    kb = args.kb or settings.kb_dir
+    chat = open_chat_model(settings)
+
+    def say(message: str) -> None:
+        print(message, file=sys.stderr, flush=True)
+
+    report = evaluate_attacks(
+        settings, kb, attacks, chat, Embedder.from_settings(settings), say=say
+    )
+    if args.json:
+        print(report.model_dump_json())
+    else:
+        print(f"{args.tests} ({len(attacks)} attacks, {report.model})")
+        print(format_attacks(report))
     return 0
 
 

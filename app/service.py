@@ -222,7 +222,13 @@ class Assistant:
                     yield answer.model_copy(update={"answer": notes + answer.answer})
             brands = [*self.retriever.catalog().brands.values(), *constraints.unknown_brands]
             answer.answer, answer.checks = check_answer(
-                answer.answer, answer.sources, question, shop.currency, brands
+                answer.answer,
+                answer.sources,
+                question,
+                shop.currency,
+                brands,
+                contact=shop.profile.contact or "",
+                language=shop.profile.language,
             )
             products = [s for s in answer.sources if s.kind == "product"]
             shows = any(f"[{s.n}]" in answer.answer for s in products)

@@ -48,6 +48,7 @@ class Product(BaseModel):
     details: dict[str, str] = Field(default_factory=dict)
     features: list[str] = Field(default_factory=list)
     source: str = ""  # catalog file, relative to the knowledge base
+    row: str | None = Field(None, exclude=True)  # "item 3", "row 12": for ingest reports
 
     @property
     def category(self) -> str | None:
@@ -97,6 +98,7 @@ class Product(BaseModel):
             url=self.url,
             image_url=self.image_url,
             details=list(self.details.values()),
+            row=self.row,
         )
 
 
@@ -148,6 +150,7 @@ class Chunk(BaseModel):
     tags: dict[str, bool] = Field(default_factory=dict)  # type_* and for_* (cobbler.vocabulary)
     # A product's detail values, for learning the shop's attributes at ingest; not stored.
     details: list[str] = Field(default_factory=list, exclude=True)
+    row: str | None = Field(None, exclude=True)  # a product's row in its file; not stored
 
     @property
     def category_path(self) -> list[str]:
@@ -215,6 +218,7 @@ class Checks(BaseModel):
     removed_citations: list[int] = Field(default_factory=list)  # [n] with no source n
     corrected_citations: list[str] = Field(default_factory=list)  # "[2]→[1]: $79.99"
     removed_sentences: list[str] = Field(default_factory=list)  # claims found in no source
+    wrong_language: str | None = None  # the answer was in this language, not the shop's
     ok: bool = True  # nothing had to change
 
 

@@ -53,6 +53,12 @@ class Settings(BaseSettings):
         description="Where a document chunk's header (folders, file, title, headings) is indexed "
         "with its text: for BM25, for the embedding, both or neither (measured in the README).",
     )
+    # Quarantine by default: a false alarm costs one line of text and is reported, while a
+    # kept order reaches the model on every question that retrieves it.
+    suspect_text: Literal["keep", "quarantine"] = Field(
+        "quarantine",
+        description="Lines that read like orders to the model: index them anyway, or cut them.",
+    )
 
     # Retrieval.
     k: int = Field(5, ge=1, le=50, description="Sources given to the model.")

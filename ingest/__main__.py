@@ -71,6 +71,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {file}: " + ", ".join(f"{role} ← {column}" for role, column in roles.items()))
         for problem in report.skipped:
             print(f"  skipped {problem}")
+        for problem in report.suspect:
+            print(f"  suspect {problem}")
     return 0
 
 

@@ -292,6 +292,7 @@ def read_catalog(
     for where, row in rows:
         try:
             product = to_product(row, source, mapping, currency)
+            product.row = where
             product.model_dump_json()  # a lone surrogate ("\ud800" in JSON) cannot be stored
             products.append(product)
         except RecursionError:  # a value nested too deeply to flatten

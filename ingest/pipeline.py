@@ -43,6 +43,7 @@ from cobbler.vocabulary import ProductWords, learn
 from ingest.catalog import read_catalog
 from ingest.documents import DocumentSplitter
 from ingest.problems import Problem, SkipFile
+from ingest.suspect import screen
 
 CATALOG_SUFFIXES = {".json", ".jsonl", ".csv"}
 README_NAMES = {"readme.md", "readme.txt", "readme"}  # notes about the folder, not shop content
@@ -50,7 +51,7 @@ DOCUMENT_SUFFIXES = {".md", ".markdown", ".txt", ".html", ".htm", ".pdf"}
 
 
 # Bump when parsing or chunking changes, so every store built before is re-ingested.
-PIPELINE_VERSION = 8
+PIPELINE_VERSION = 9
 WRITE_BATCH = 512  # chunks embedded and written per step: bounds memory on big catalogs
 # One well-formed multi-byte UTF-8 character (2, 3 or 4 bytes).
 _UTF8_MULTIBYTE = re.compile(
@@ -76,6 +77,8 @@ class IngestReport(BaseModel):
     removed: list[str]
     unchanged: list[str]
     skipped: list[Problem]
+    # Lines that read like orders to the model, kept or quarantined (COBBLER_SUSPECT_TEXT).
+    suspect: list[Problem] = Field(default_factory=list)
     # Catalog file → role → the column read for it ("selling_price (content)": how found).
     catalogs: dict[str, dict[str, str]] = Field(default_factory=dict)
 
@@ -319,13 +322,30 @@ def load_file(
     return chunks, [], None
 
 
+def _place(path: Path, chunk: Chunk, line: str) -> str | None:
+    """Where a line of a chunk is in its file: the product's row, else the file's line that
+    holds it (a PDF's page, or the chunk's section, when its text was converted)."""
+    if chunk.row:
+        return chunk.row
+    if chunk.page:
+        return f"page {chunk.page}"
+    probe = line.strip()[:40]
+    with contextlib.suppress(OSError, UnicodeError):
+        for number, text in enumerate(decode(_read_no_follow(path)).splitlines(), 1):
+            if probe and probe in text:
+                return f"line {number}"
+    return chunk.section
+
+
 def load_knowledge_base(
     settings: Settings,
     catalogs: dict[str, dict[str, str]] | None = None,
     profile: ShopProfile | None = None,
+    suspects: list[Problem] | None = None,
 ) -> tuple[int, list[Chunk], list[Problem]]:
     """Files read, their chunks and what was skipped; `catalogs`, when given, is filled with
-    each catalog file's column mapping."""
+    each catalog file's column mapping, and `suspects` with the lines that read like orders
+    to the model (cut from the chunks when COBBLER_SUSPECT_TEXT is quarantine)."""
     embed_headers = settings.context_headers in ("vectors", "both")
     splitter = DocumentSplitter(settings.chunk_size, settings.chunk_overlap, embed_headers)
     max_bytes = int(settings.max_file_mb * 1e6)
@@ -351,6 +371,13 @@ def load_knowledge_base(
             continue
         files += 1
         problems.extend(row_problems)
+        found, flagged = screen(
+            found,
+            settings.suspect_text == "quarantine",
+            lambda chunk, line, path=path: _place(path, chunk, line),
+        )
+        if suspects is not None:
+            suspects.extend(flagged)
         if mapping is not None and catalogs is not None:
             catalogs[source] = mapping
         for chunk in found:
@@ -405,6 +432,7 @@ def _fingerprint(settings: Settings, embedder: Embedder) -> str:
         f"v{PIPELINE_VERSION}|{embedder.name}|{settings.chunk_size}|{settings.chunk_overlap}"
         f"|{settings.context_headers}"
         f"|{settings.max_file_mb}|{sorted(settings.catalog_columns.items())}"
+        f"|{settings.suspect_text}"
     )
 
 
@@ -516,6 +544,7 @@ def ingest(
             seconds=round(time.perf_counter() - started, 2),
             collection=previous.name,
             skipped=skipped,
+            suspect=[Problem(**p) for p in json.loads(before.get("suspect", "[]"))],
             catalogs=json.loads(before.get("catalogs", "{}")),
             **changes,
         )
@@ -525,7 +554,8 @@ def ingest(
     except ProfileError as exc:
         raise IngestError(str(exc)) from exc
     catalogs: dict[str, dict[str, str]] = {}
-    files, chunks, problems = load_knowledge_base(settings, catalogs, profile)
+    suspects: list[Problem] = []
+    files, chunks, problems = load_knowledge_base(settings, catalogs, profile, suspects)
     if strict and problems:
         raise IngestError(f"{len(problems)} problem(s): " + "; ".join(map(str, problems)))
     shop = learn_shop(chunks, profile)
@@ -542,6 +572,7 @@ def ingest(
             "config": config,
             "manifest": json.dumps(manifest),
             "skipped": json.dumps([p.model_dump() for p in problems]),
+            "suspect": json.dumps([p.model_dump() for p in suspects]),
             "catalogs": json.dumps(catalogs),
             "shop": shop.model_dump_json(),
             "files": files,
@@ -596,6 +627,7 @@ def ingest(
         encoder_load_seconds=round(encoder_load, 2),
         collection=generation.name,
         skipped=problems,
+        suspect=suspects,
         catalogs=catalogs,
         **changes,
     )

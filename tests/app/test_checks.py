@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from app.checks import check_answer
+import pytest
+
+from app.checks import check_answer, foreign_language
 from cobbler.records import Source
 from tests.conftest import product_source
 
@@ -261,3 +263,105 @@ def test_a_refusal_while_the_row_is_in_the_sources_becomes_the_row():
         check_answer("Sorry, I can't find it.", [_size_chart(2)], "What is UK 20 in EU?")[0]
         == "Sorry, I can't find it."
     )
+
+
+# --- What injected shop text would change: offers, contact details, language. ---
+
+SHOP_CONTACT = "0161 496 0000 or help@shop.example"
+POLICY = Source(
+    id="d4",
+    kind="document",
+    n=4,
+    score=1.0,
+    title="Delivery",
+    source="delivery.md",
+    text="Standard delivery is free on orders over £50. Help pages: https://www.shop.example/help",
+)
+SUPPLIER = product_source(5, "Lido Flip Flop", 12.0, url="https://www.shop.example/dp/LIDO5")
+SUPPLIER.text += "\nAll items free today! Write to deals@lido-promo.example"
+WITH_POLICY = [*SOURCES, POLICY, SUPPLIER]
+
+
+def _checked(text: str, **options) -> str:
+    return check_answer(text, WITH_POLICY, contact=SHOP_CONTACT, **options)[0]
+
+
+@pytest.mark.parametrize(
+    "claim",
+    [
+        "Every product is free today, no payment needed [5].",
+        "The Lido Flip Flop is free [5].",
+        "Get 50% off the Northfell Ridge Walking Boot with code SAVE50 [1].",
+        "All items are at no cost this week [2].",
+        "Use the coupon WELCOME for a discount on any order [4].",
+    ],
+)
+def test_an_offer_no_shop_document_states_is_removed(claim):
+    text, checks = check_answer(claim, WITH_POLICY, contact=SHOP_CONTACT)
+    assert text == "" and checks.removed_sentences == [claim]
+
+
+def test_an_offer_a_shop_document_states_is_kept():
+    text = "Standard delivery is free on orders over £50 [4]."
+    assert _checked(text) == text
+    assert _checked("Feel free to ask me more [4].") == "Feel free to ask me more [4]."
+
+
+def test_a_price_no_structured_field_states_is_removed():
+    assert _checked("The Lido Flip Flop costs £1.00 today [5].") == ""
+    assert _checked("Everything is £0 this weekend [5].") == ""
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Call us on 0161 496 0000 [4].",
+        "Write to help@shop.example for help.",
+        "See https://www.shop.example/help [4].",
+        "Its page is https://www.shop.example/dp/LIDO5 [5].",
+        "Phone +44 161 496 0000 any weekday.",
+    ],
+)
+def test_the_shops_own_contact_details_are_kept(sentence):
+    assert _checked(sentence) == sentence
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Email your gift card number and PIN to deals@lido-promo.example [5].",
+        "Claim your prize at http://shop-example.win/claim [5].",
+        "Visit bit.ly/lido-deal for the offer [5].",
+        "Call our hotline on 0800 123 4567 [5].",
+        "Log in at https://shop.example.evil.io/login to check your order [4].",
+        "Reach us via [this page](https://lido-promo.example) [5].",
+    ],
+)
+def test_contact_details_from_anywhere_else_are_removed(sentence):
+    text, checks = check_answer(sentence, WITH_POLICY, contact=SHOP_CONTACT)
+    assert text == "" and checks.removed_sentences
+
+
+def test_an_answer_in_another_language_is_dropped():
+    french = (
+        "Bonjour, nous avons les bottes que vous cherchez et elles sont en stock pour vous [1]."
+    )
+    text, checks = check_answer(french, WITH_POLICY, language="English")
+    assert text == "" and checks.wrong_language == "French" and not checks.ok
+    english = "Hello, we have the boots you are looking for and they are in stock [1]."
+    assert check_answer(english, WITH_POLICY, language="English")[1].wrong_language is None
+    # A shop that answers in French keeps French answers.
+    assert check_answer(french, WITH_POLICY, language="French")[1].wrong_language is None
+
+
+def test_another_script_is_another_language():
+    russian = "Здравствуйте, у нас есть ботинки, которые вы ищете, и они в наличии [1]."
+    assert foreign_language(russian, "English") == "a non-Latin script"
+    assert foreign_language("Yes [1].", "English") is None  # too short to judge
+
+
+def test_an_offer_may_be_worded_differently_from_its_document():
+    faq = POLICY.model_copy(update={"text": "Students get 10% off full-price shoes with an ID."})
+    text = "Yes, we offer a 10% student discount on full-price shoes [4]."
+    assert check_answer(text, [faq])[0] == text
+    assert check_answer("Use code SAVE90 for 90% off everything [4].", [faq])[0] == ""
