@@ -135,6 +135,7 @@ class ChatModel:
             n_threads=settings.n_threads,
             n_threads_batch=settings.n_threads,  # the prompt too: its default is every core
             n_gpu_layers=settings.n_gpu_layers,
+            use_mmap=settings.use_mmap,
             verbose=False,
         )
         # Tokens in the last prompt, and how many of them llama.cpp had to evaluate: the rest
@@ -151,10 +152,11 @@ class ChatModel:
 
         self.llm.eval = counted  # type: ignore[method-assign]
         log.info(
-            "Model %s (%s, %.0f MB): n_ctx=%d, threads=%d, GPU build=%s, layers offloaded=%s",
+            "Model %s (%s, %.0f MB, %s): n_ctx=%d, threads=%d, GPU build=%s, layers offloaded=%s",
             label,
             path,
             path.stat().st_size / 1e6,
+            "mapped" if settings.use_mmap else "loaded",
             settings.n_ctx,
             settings.n_threads,
             self.gpu_build,
