@@ -9,7 +9,6 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Protocol
 
-from app.compact import compact_sources
 from cobbler.models import ModelError, resolve_chat_model
 from cobbler.profile import Shop
 from cobbler.records import CODE_LABEL as CODE
@@ -66,7 +65,6 @@ def build_messages(
     question: str, sources: Sequence[Source], shop: Shop, history: Sequence[Message] = ()
 ) -> list[Message]:
     """System rules first (a fixed prefix llama.cpp can cache), then the chat, then this turn."""
-    sources = compact_sources(question, sources)  # only what the question needs
     turn = (
         f"Sources:\n\n{format_sources(sources)}\n\nQuestion: {question}\n\n{INSTRUCTIONS}".strip()
     )
