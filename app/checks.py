@@ -253,8 +253,9 @@ def check_answer(
         if any(kept) or not line.strip():
             lines.append(" ".join(s for s in kept if s))
     text = re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
-    if lookup.rows and not lookup.recited and not _numbers(text, currency):
-        # "Sorry, I can't find it" while the row is in the sources.
+    if lookup.rows and not lookup.recited and not _numbers(text, currency) - lookup.given:
+        # "Sorry, I can't find it", or the question's own size said back, while the row
+        # is in the sources.
         checks.removed_sentences.append(text)
         text = recite_rows(lookup.rows)
     checks.ok = not (

@@ -146,14 +146,30 @@ class ChatModel:
             model_path=str(path),
             n_ctx=settings.n_ctx,
             n_threads=settings.n_threads,
+            n_threads_batch=settings.n_threads,  # the prompt too: its default is every core
             n_gpu_layers=settings.n_gpu_layers,
+            use_mmap=settings.use_mmap,
             verbose=False,
         )
+        # Tokens in the last prompt, and how many of them llama.cpp had to evaluate: the rest
+        # were a prefix still in its cache from the turn before (the rules, at least).
+        self.prompt_stats = (0, 0)
+        self._count_next_eval = False
+        evaluate = self.llm.eval
+
+        def counted(tokens: Sequence[int]) -> None:
+            evaluate(tokens)
+            if self._count_next_eval:  # the first eval of a turn is its prompt's new part
+                self._count_next_eval = False
+                self.prompt_stats = (self.llm.n_tokens, len(tokens))
+
+        self.llm.eval = counted  # type: ignore[method-assign]
         log.info(
-            "Model %s (%s, %.0f MB): n_ctx=%d, threads=%d, GPU build=%s, layers offloaded=%s",
+            "Model %s (%s, %.0f MB, %s): n_ctx=%d, threads=%d, GPU build=%s, layers offloaded=%s",
             label,
             path,
             path.stat().st_size / 1e6,
+            "mapped" if settings.use_mmap else "loaded",
             settings.n_ctx,
             settings.n_threads,
             self.gpu_build,
@@ -167,11 +183,20 @@ class ChatModel:
     def prompt_budget(self) -> int:
         return prompt_budget(self.settings)
 
-    def stream(self, messages: list[Message]) -> Iterator[str]:
+    def warm(self, system: str) -> None:
+        """Evaluate the fixed rules once at start-up: every turn begins with them, so
+        llama.cpp keeps them in its cache and no shopper waits for them again."""
+        with self.turn:
+            messages = [{"role": "system", "content": system}, {"role": "user", "content": "Hi"}]
+            for _ in self.stream(messages, max_tokens=1):
+                pass
+
+    def stream(self, messages: list[Message], max_tokens: int | None = None) -> Iterator[str]:
+        self._count_next_eval = True
         for part in self.llm.create_chat_completion(
             messages=messages,
             temperature=self.settings.temperature,
-            max_tokens=self.settings.max_tokens,
+            max_tokens=max_tokens or self.settings.max_tokens,
             repeat_penalty=self.settings.repeat_penalty,
             stop=STOP,
             stream=True,

@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from app.generation import ChatBackend, build_messages, fit_to_context, open_chat_model
+import logging
+import os
+
+from app.generation import (
+    ChatBackend,
+    ChatModel,
+    build_messages,
+    fit_to_context,
+    open_chat_model,
+    system_prompt,
+)
 from app.retrieval import Retriever
 from app.service import Assistant
 from cobbler.embeddings import Embedder
@@ -13,17 +23,34 @@ from cobbler.store import Store, open_client
 # An ordinary question, for sizing the prompt at start-up.
 SAMPLE_QUESTION = "What do you have that would suit me, and how much does it cost?"
 
+log = logging.getLogger(__name__)
+
 
 def build_assistant(settings: Settings, with_model: bool = True) -> Assistant:
     store = Store(open_client(settings), settings.collection)
     store.require_active()  # fail early, with the fix, when nothing was ingested
-    embedder = Embedder.from_settings(settings)
+    # Questions get few encoder threads: llama.cpp may be answering someone on every core.
+    embedder = Embedder.from_settings(settings, threads=settings.encoder_threads)
     chat = open_chat_model(settings) if with_model else None
     retriever = Retriever(embedder, store, settings)
     retriever.index()  # load the keyword index now, not on the first shopper's question
+    embedder.load()  # and the encoder: the first question should not wait for it
+    log.info(
+        thread_plan(settings, embedder, local_model=chat is not None and not settings.llm_base_url)
+    )
     if chat is not None:
         check_context(chat, retriever, settings)
+    if isinstance(chat, ChatModel):
+        chat.warm(system_prompt(retriever.catalog().shop))
     return Assistant(retriever, chat, settings)
+
+
+def thread_plan(settings: Settings, embedder: Embedder, local_model: bool) -> str:
+    """One start-up line: who may use how many of this machine's cores."""
+    cores = os.cpu_count() or 1
+    model = f"llama.cpp {settings.n_threads} (COBBLER_N_THREADS)" if local_model else ""
+    encoder = f"query encoder {embedder.threads} (COBBLER_ENCODER_THREADS, {embedder.backend})"
+    return f"Threads on {cores} cores: " + ", ".join(filter(None, [model, encoder]))
 
 
 def check_context(chat: ChatBackend, retriever: Retriever, settings: Settings) -> None:

@@ -1,4 +1,4 @@
-"""`python -m bench [ingest|embeddings|retrieval|answer|load|ui ...]`: print the figures.
+"""`python -m bench [ingest|embeddings|contention|retrieval|answer|load|ui ...]`: the figures.
 
 Each part also runs alone, with its own options: `python -m bench.load --help`.
 """
@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import sys
 
-from bench import answer, embeddings, ingest, load, retrieval, ui
+from bench import answer, contention, embeddings, ingest, load, retrieval, ui
 from cobbler.settings import SettingsError
 
 PARTS = {
     "ingest": ingest.main,
     "embeddings": embeddings.main,
+    "contention": contention.main,
     "retrieval": retrieval.main,
     "answer": answer.main,
     "load": load.main,

@@ -5,11 +5,18 @@ Two backends compute the same mean-pooled, normalised MiniLM vectors:
 - `onnx-int8`: the same weights exported once to ONNX and quantised to int8 with
   onnxruntime, about twice as fast on a laptop CPU. optimum, the usual route, pins an
   older transformers than ours, so the export is done here with torch.onnx directly.
+  Once exported, it runs on onnxruntime and the `tokenizers` package alone: a process
+  that serves with it never imports torch.
 The model loads on first use, so a no-change ingest never pays for it.
+
+`threads` bounds the encoder's share of the CPU: a question is embedded while llama.cpp
+may be answering another shopper on every core, and an encoder that also takes every core
+makes both crawl. None (ingest) lets it use them all.
 """
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Sequence
 from functools import cached_property
@@ -32,6 +39,7 @@ class Embedder:
         batch_size: int = 32,
         backend: str = "torch",
         cache_dir: Path | None = None,
+        threads: int | None = None,
     ) -> None:
         if backend not in BACKENDS:
             raise ValueError(f"unknown embedding backend {backend!r}; choose one of {BACKENDS}")
@@ -39,35 +47,78 @@ class Embedder:
         self.batch_size = batch_size
         self.backend = backend
         self.cache_dir = cache_dir or Path("models")
+        self.threads = threads
         # The packaged model sits in a folder called "model"; name it by what it is.
         base = self.model_dir.name if self.model_dir.name != "model" else "all-MiniLM-L6-v2"
         self.name = base if backend == "torch" else f"{base}+{backend}"
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> Embedder:
+    def from_settings(cls, settings: Settings, threads: int | None = None) -> Embedder:
         return cls(
             embedding_model_dir(settings),
             settings.embed_batch_size,
             settings.embedding_backend,
             settings.models_dir,
+            threads,
         )
+
+    def load(self) -> None:
+        """Load the encoder now rather than on the first text."""
+        if self.backend == "torch":
+            self.model  # noqa: B018
+        else:
+            self._onnx  # noqa: B018
 
     @cached_property
     def model(self) -> Any:
         from sentence_transformers import SentenceTransformer  # slow import: only when used
 
+        if self.threads and self.backend == "torch":
+            import torch
+
+            torch.set_num_threads(self.threads)  # the whole process's: it serves, not ingests
         return SentenceTransformer(str(self.model_dir), local_files_only=True)
+
+    @cached_property
+    def onnx_path(self) -> Path:
+        return self.cache_dir / f"{self.name.replace('+', '-')}.onnx"
 
     @cached_property
     def _onnx(self) -> Any:
         import onnxruntime
 
-        path = self.cache_dir / f"{self.name.replace('+', '-')}.onnx"
-        if not path.is_file():
-            export_int8(self.model, path)
+        if not self.onnx_path.is_file():
+            export_int8(self.model, self.onnx_path)  # once; only this step needs torch
         options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = os.cpu_count() or 1
-        return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        options.intra_op_num_threads = self.threads or os.cpu_count() or 1
+        options.inter_op_num_threads = 1
+        # Idle pool threads would otherwise spin, taking CPU from llama.cpp between questions.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        return onnxruntime.InferenceSession(
+            str(self.onnx_path), options, providers=["CPUExecutionProvider"]
+        )
+
+    @cached_property
+    def _tokenizer(self) -> Any:
+        """The model's own fast tokenizer, as sentence-transformers configures it."""
+        from tokenizers import Tokenizer
+
+        tokenizer = Tokenizer.from_file(str(self.model_dir / "tokenizer.json"))
+        tokenizer.enable_truncation(max_length=self.max_seq_length)
+        pad = tokenizer.token_to_id("[PAD]") or 0
+        tokenizer.enable_padding(pad_id=pad, pad_token=tokenizer.id_to_token(pad) or "[PAD]")
+        return tokenizer
+
+    @cached_property
+    def max_seq_length(self) -> int:
+        """sentence-transformers' limit for this model, within the tokenizer's own."""
+
+        def read(name: str) -> dict[str, Any]:
+            path = self.model_dir / name
+            return json.loads(path.read_text()) if path.is_file() else {}
+
+        limit = read("sentence_bert_config.json").get("max_seq_length") or 512
+        return min(int(limit), int(read("tokenizer_config.json").get("model_max_length", 512)))
 
     def embed(self, texts: Sequence[str], progress: bool = False) -> np.ndarray:
         if self.backend == "torch":
@@ -92,16 +143,14 @@ class Embedder:
         return vectors[np.argsort(order)]
 
     def _onnx_batch(self, texts: Sequence[str]) -> np.ndarray:
-        encoded = self.model.tokenizer(
-            list(texts),
-            padding=True,
-            truncation=True,
-            max_length=self.model.max_seq_length,
-            return_tensors="np",
-        )
-        feed = {k: encoded[k].astype(np.int64) for k in _INPUTS}
+        encoded = self._tokenizer.encode_batch(list(texts))
+        feed = {
+            "input_ids": np.array([e.ids for e in encoded], dtype=np.int64),
+            "attention_mask": np.array([e.attention_mask for e in encoded], dtype=np.int64),
+            "token_type_ids": np.array([e.type_ids for e in encoded], dtype=np.int64),
+        }
         hidden = self._onnx.run(None, feed)[0]
-        mask = encoded["attention_mask"][..., None]
+        mask = feed["attention_mask"][..., None]
         vectors = (hidden * mask).sum(1) / np.maximum(mask.sum(1), 1)
         return (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32)
 

@@ -586,7 +586,7 @@ def ingest(
     encoder_load = 0.0
     if to_embed:
         load_started = time.perf_counter()
-        embedder.model  # noqa: B018  (load now, so the figure below is the encoder's own)
+        embedder.load()  # now, so the figure below is the encoder's own
         encoder_load = time.perf_counter() - load_started
     bar = tqdm(total=to_embed, unit="chunk", desc="Embedding", disable=not progress)
     # One writer thread: Chroma stores batch n while the encoder works on batch n + 1.

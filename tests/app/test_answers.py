@@ -28,6 +28,16 @@ def test_product_question_names_the_product_with_its_price_and_a_real_citation(a
     assert answer.timings.tokens > 0 and answer.timings.first_token_ms > 0
 
 
+def test_each_turn_evaluates_only_what_follows_the_rules_llama_cpp_already_holds(assistant):
+    from app.generation import system_prompt
+
+    rules = system_prompt(assistant.retriever.catalog().shop)
+    assistant.chat.warm(rules)  # as app.wiring does at start-up
+    assistant.ask("How much is next-day delivery?")
+    tokens, evaluated = assistant.chat.prompt_stats
+    assert 0 < evaluated <= tokens - assistant.chat.count_tokens(rules)  # rules from the cache
+
+
 def test_catalog_answers_carry_only_valid_citations_and_real_prices(assistant):
     for question in ["Do you have waterproof walking boots under £90?", "Any sandals for girls?"]:
         answer = assistant.ask(question)

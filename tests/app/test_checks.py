@@ -365,3 +365,10 @@ def test_an_offer_may_be_worded_differently_from_its_document():
     text = "Yes, we offer a 10% student discount on full-price shoes [4]."
     assert check_answer(text, [faq])[0] == text
     assert check_answer("Use code SAVE90 for 90% off everything [4].", [faq])[0] == ""
+
+
+def test_an_answer_that_only_repeats_the_question_s_figure_becomes_the_row():
+    question = "What is UK 10 in EU sizes?"
+    said = "A UK 10 in EU sizes is in the size guide [1]."
+    fixed, _ = check_answer(said, [_size_chart(1)], question)
+    assert fixed == "Men's sizes: UK 10, EU 44.5, US 11, Foot length (cm) 27.9 [1]."
