@@ -60,9 +60,6 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument(
         "--no-model", action="store_true", help="conversations: check searches only, no answers"
     )
-    evaluate.add_argument(
-        "--split", choices=["tune", "report"], help="attacks: only this half of the set"
-    )
     export = commands.add_parser("feedback", help="export shoppers' thumbs up/down")
     export.add_argument("--format", choices=["csv", "jsonl"], default="csv")
     export.add_argument("--out", type=Path, help="file to write (default: standard output)")
@@ -206,7 +203,7 @@ def _attacks(args: argparse.Namespace, settings: Settings) -> int:
     from app.generation import open_chat_model
     from cobbler.embeddings import Embedder
 
-    attacks = [a for a in load_attacks(args.tests) if args.split in (None, a.split)]
+    attacks = [a for a in load_attacks(args.tests) if args.split in ("all", a.split)]
     kb = args.kb or settings.kb_dir
     chat = open_chat_model(settings)
 

@@ -75,7 +75,7 @@ def _supports(
 
 _NUMBER = re.compile(r"(?<![\w.,])\d+(?:\.\d+)?(?![\w]|[.,]\d)")
 # A table row as ingest writes it: "Kettles: Litres 1.7, Watts 3000, Weight (kg) 1.2."
-_VALUE = r"[^,\n]* \d[\d.]*(?: [^\W\d]+)?"  # "UK 5", "Foot length (cm) 27.9", "US 1 youth"
+_VALUE = r"[^,\n]* \d[\d.]*(?: [^\W\d]+)?"  # "Width 5", "Height (cm) 27.9", "Size 1 junior"
 _ROW = re.compile(rf"(?m)^[^:\n]{{1,80}}: (?:{_VALUE}, )+{_VALUE}\.$")
 _CELL = re.compile(r"^(.*?)\s+(\d[\d.]*)(?: [^\W\d]+)?$")
 
@@ -532,3 +532,21 @@ def foreign_language(text: str, language: str) -> str | None:
     ):
         return best
     return None
+
+
+_WORD = re.compile(r"[^\W\d_]{4,}")
+
+
+def grounded(answer: str, sources: Sequence[Source], question: str = "") -> bool:
+    """Whether an answer that cites nothing still says what its sources say: most of the
+    words it adds to the question are found in them. ("It will be sunny tomorrow" from a
+    page about opening hours is not.) An answer citing a source is judged sentence by
+    sentence by `check_answer` instead."""
+    if _CITATION.search(answer):
+        return True
+    asked = {w[:5] for w in _WORD.findall(question.casefold())}
+    said = {w[:5] for w in _WORD.findall(answer.casefold())} - asked
+    if len(said) < 3:
+        return True
+    known = {w[:5] for s in sources for w in _WORD.findall(f"{s.title} {s.text}".casefold())}
+    return len(said & known) / len(said) >= 1 / 3

@@ -11,7 +11,7 @@ import time
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from app.checks import check_answer
+from app.checks import check_answer, grounded
 from app.generation import ChatBackend, Message, build_messages, fit_to_context
 from app.retrieval import Retrieval, Retriever, tokenize
 from app.understanding import Constraints, SearchRequest, Shown, Turn, understand
@@ -241,6 +241,13 @@ class Assistant:
             elif not answer.answer:
                 answer.answer = fallback_answer(answer.sources)
                 answer.outcome, answer.wanted = "fallback", " ".join(question.casefold().split())
+            elif not constraints.about_products and not grounded(
+                answer.answer, answer.sources, question
+            ):
+                # An uncited answer its sources do not bear out: the model filled a gap.
+                answer.sources = self.retriever.search(CONTACT_QUERY, k=1).sources
+                answer.answer = unknown_answer(answer.sources)
+                answer.outcome, answer.wanted = "unknown", " ".join(question.casefold().split())
         answer.answer = (notes + answer.answer).strip()
         answer.highlights = self._highlights(question, answer.sources)
         timings.total_ms = round((time.perf_counter() - started) * 1000, 1)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.checks import check_answer, foreign_language
+from app.checks import check_answer, foreign_language, grounded
 from cobbler.records import Source
 from tests.conftest import product_source
 
@@ -372,3 +372,15 @@ def test_an_answer_that_only_repeats_the_question_s_figure_becomes_the_row():
     said = "A UK 10 in EU sizes is in the size guide [1]."
     fixed, _ = check_answer(said, [_size_chart(1)], question)
     assert fixed == "Men's sizes: UK 10, EU 44.5, US 11, Foot length (cm) 27.9 [1]."
+
+
+def test_an_uncited_answer_its_sources_do_not_bear_out_is_not_grounded():
+    hours = Source(
+        id="d9", kind="document", n=1, score=1.0, title="Our shops", source="about.md",
+        text="Our shop on King Street is open 9am to 5pm, Monday to Saturday.",
+    )  # fmt: skip
+    question = "What is the weather on King Street tomorrow?"
+    invented = "The weather on King Street tomorrow is likely to be sunny with a mild breeze."
+    assert not grounded(invented, [hours], question)
+    assert grounded("The King Street shop is open 9am to 5pm, Monday to Saturday.", [hours])
+    assert grounded("It opens at 9am [1].", [hours])  # cited: judged sentence by sentence

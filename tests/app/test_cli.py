@@ -29,3 +29,12 @@ def test_empty_store_gives_one_clear_message(tmp_path):
     assert out.returncode == 2
     assert "run `make ingest`" in out.stderr
     assert "Traceback" not in out.stderr
+
+
+def test_every_command_line_is_parsed():
+    # Each subcommand's options are declared once: a duplicate would stop every command.
+    from app.__main__ import _parser
+
+    args = _parser().parse_args(["eval", "attacks", "--tests", "a.jsonl", "--split", "report"])
+    assert (args.what, args.split) == ("attacks", "report")
+    assert _parser().parse_args(["eval", "retrieval", "--tests", "q.jsonl"]).split == "all"
