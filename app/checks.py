@@ -25,6 +25,7 @@ from collections.abc import Sequence
 
 from cobbler.money import format_price, money_mentions, price_bounds
 from cobbler.records import Checks, Source
+from ingest.suspect import suspect
 
 Amount = tuple[float, str | None]  # value and ISO currency (None: any)
 
@@ -426,7 +427,16 @@ class Contacts:
 
     @classmethod
     def of(cls, contact: str, sources: Sequence[Source]) -> Contacts:
-        shop_text = "\n".join([contact, *(s.text for s in sources if s.kind == "document")])
+        # A document line that reads like orders to the model (kept when the shop set
+        # COBBLER_SUSPECT_TEXT=keep) vouches for no address: it may be a planted one.
+        lines = [
+            line
+            for s in sources
+            if s.kind == "document"
+            for line in s.text.splitlines()
+            if not suspect(line)
+        ]
+        shop_text = "\n".join([contact, *lines])
         listed = " ".join(u for s in sources for u in (s.url, s.image_url) if u)
         emails = {m.group().casefold() for m in _EMAIL.finditer(shop_text)}
         return cls(_hosts(shop_text) | _hosts(listed), emails, _phones(shop_text))

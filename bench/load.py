@@ -58,7 +58,8 @@ def _shopper(url: str, index: int, questions: int, result: Result, lock: threadi
             job = client.submit(question, api_name="/chat")
             final = ""
             for update in job:
-                final = update if isinstance(update, str) else str(update)
+                # The chat's output is its two messages (sources, answer); older pages, a string.
+                final = "\n".join(update[1:]) if isinstance(update, list) else str(update)
                 if first is None and final.split(SOURCES_MARK)[0].strip(" …"):
                     first = time.perf_counter() - started
             final = job.result() or final

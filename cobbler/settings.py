@@ -40,8 +40,10 @@ class Settings(BaseSettings):
         ge=1,
         description="Threads that embed a question while the app serves (ingest uses all cores).",
     )
+    # torch by default: the int8 export (first use of onnx-int8) was seen resolving a
+    # telemetry host while torch and onnxruntime share the process; opt in once exported.
     embedding_backend: Literal["torch", "onnx-int8"] = Field(
-        "onnx-int8",
+        "torch",
         description="onnx-int8: MiniLM as int8 ONNX, served without torch; torch: as published.",
     )
 
