@@ -20,6 +20,7 @@ answer must be in the shop's language.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections import Counter
 from collections.abc import Sequence
 
@@ -396,8 +397,12 @@ _URL = re.compile(
     r"online|site|xyz|ru|cn|ly|me|app|top|example|link|click))(?![\w-])(?:/[^\s\[\]()<>]*)?",
     re.I,
 )
+# Every currency sign Unicode knows: a number after one is an amount, not a phone number.
+_MONEY_SIGNS = re.escape(
+    "".join(chr(c) for c in range(0x10000) if unicodedata.category(chr(c)) == "Sc")
+)
 _PHONE = re.compile(
-    r"(?<![\w£$€¥.,])(?:\+|00|0|\(0)[\d\s().-]{7,18}\d(?![\w.,]\d)|"
+    rf"(?<![\w{_MONEY_SIGNS}.,])(?:\+|00|0|\(0)[\d\s().-]{{7,18}}\d(?![\w.,]\d)|"
     r"(?<![\w.,])\(?\d{3}\)?[\s.-]\d{3}[\s.-]\d{4}(?!\w)"
 )
 

@@ -1,6 +1,6 @@
 """Money in any currency: reading amounts from catalogs, questions and answers, and printing them.
 
-What is known about currencies (ISO codes, signs such as "£", "kr" or "A$", words such as
+What is known about currencies (ISO codes, signs such as "$", "kr" or "A$", words such as
 "bucks" or "yen", decimals) is data, in `cobbler/data/currencies.json`. A sign shared by several
 currencies ("$", "kr", "¥") means the shop's own currency (`default`) when that currency uses it,
 otherwise the first currency in the table that does ("$" → USD).
