@@ -56,17 +56,19 @@ def _outbound(trace: Path) -> list[str]:
     return found
 
 
-def test_ingest_serve_and_answer_with_no_outbound_connection(tmp_path):
+@pytest.mark.parametrize("backend", ["torch", "onnx-int8"])  # onnxruntime phones home unless told
+def test_ingest_serve_and_answer_with_no_outbound_connection(tmp_path, backend):
     from gradio_client import Client
 
     kb = tmp_path / "kb"
     shutil.copytree(BUNDLED_KB, kb)
     refused = tmp_path / "refused.log"
-    env = app_env(tmp_path, kb, max_tokens="120", temperature="0")
+    env = app_env(tmp_path, kb, max_tokens="120", temperature="0", embedding_backend=backend)
     env["PYTHONPATH"] = os.pathsep.join([str(GUARD), str(ROOT)])
     env["COBBLER_OFFLINE_LOG"] = str(refused)
     # The library switches are what we test, so none may come from this test's own process.
-    for name in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "ANONYMIZED_TELEMETRY"):
+    switches = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "ANONYMIZED_TELEMETRY")
+    for name in (*switches, "ORT_DISABLE_TELEMETRY"):
         env.pop(name, None)
     env.pop("GRADIO_ANALYTICS_ENABLED", None)
 
