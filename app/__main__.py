@@ -169,15 +169,19 @@ def _evaluate(args: argparse.Namespace, settings: Settings) -> int:
             print(f"{args.tests} ({len(conversations)} conversations, {model})")
             print(evaluation.format_conversations(report, conversations))
         return 0
-    assistant = build_assistant(settings, with_model=args.what == "answers")
-    if args.what == "answers":
-        report = evaluation.evaluate_answers(assistant, tests)
-        print(evaluation.dump(report) if args.json else report.model_dump_json(indent=2))
-        return 0
     if args.split != "all":
         tests = [t for t in tests if t.split == args.split]
         if not tests:
             raise ValueError(f"{args.tests} has no tests in the {args.split} split")
+    assistant = build_assistant(settings, with_model=args.what == "answers")
+    if args.what == "answers":
+        report = evaluation.evaluate_answers(assistant, tests)
+        if args.json:
+            print(evaluation.dump(report))
+        else:
+            print(f"{args.tests} ({len(tests)} tests, {assistant.chat.label})")
+            print(evaluation.format_answers(report))
+        return 0
     reports = {"hybrid": evaluation.evaluate_retrieval(assistant, tests, args.k)}
     if args.compare_dense or args.compare:
         reports["dense"] = evaluation.evaluate_retrieval(assistant, tests, args.k, "dense")

@@ -262,24 +262,55 @@ class TutorialBaseline:
         ]
 
 
-class AnswerReport(BaseModel):
+class AnswerScores(BaseModel):
     keyword_recall: float
     citation_validity: float
     refusal_accuracy: float | None
     false_refusal_rate: float | None
-    first_token_ms_p50: float | None
-    tokens_per_s: float | None
     n: int
 
 
+class AnswerFailure(BaseModel):
+    question: str
+    split: str | None
+    wrong: list[str]  # what the answer got wrong, in words
+    answer: str
+
+
+class AnswerReport(AnswerScores):
+    first_token_ms_p50: float | None
+    tokens_per_s: float | None
+    by_split: dict[str, AnswerScores] = Field(default_factory=dict)
+    failures: list[AnswerFailure] = Field(default_factory=list)
+
+
+class _Judged(BaseModel):
+    recall: float | None
+    valid: bool
+    refused: bool
+    expects_refusal: bool
+
+
+def _answer_scores(judged: Sequence[_Judged]) -> AnswerScores:
+    def share(values: list) -> float | None:
+        return round(sum(values) / len(values), 4) if values else None
+
+    return AnswerScores(
+        keyword_recall=share([j.recall for j in judged if j.recall is not None]) or 0.0,
+        citation_validity=share([j.valid for j in judged]) or 0.0,
+        refusal_accuracy=share([j.refused for j in judged if j.expects_refusal]),
+        false_refusal_rate=share([j.refused for j in judged if not j.expects_refusal]),
+        n=len(judged),
+    )
+
+
 def evaluate_answers(assistant: Assistant, tests: Sequence[Test]) -> AnswerReport:
-    recall, valid, refusals, false_refusals, ttft, rates = [], [], [], [], [], []
+    judged, ttft, rates, failures = [], [], [], []
     for test in tests:
         earlier = assistant.replay([{"role": "user", "content": q} for q in test.history])
         answer = assistant.ask(test.question, earlier)
         text = answer.answer.casefold()
-        if test.keywords:
-            recall.append(sum(k.casefold() in text for k in test.keywords) / len(test.keywords))
+        missing = [k for k in test.keywords if k.casefold() not in text]
         cited = {int(n) for n in re.findall(r"\[(\d+)\]", answer.answer)}
         numbers = {s.n for s in answer.sources}
         # Every amount in any currency is a product's own price (in its currency) or is
@@ -287,40 +318,70 @@ def evaluate_answers(assistant: Assistant, tests: Sequence[Test]) -> AnswerRepor
         currency = sources_currency(answer.sources)
         written = money_mentions(" ".join(s.text for s in answer.sources), currency)
         written += money_mentions(test.question, currency)
-        prices_ok = all(
-            any(
+        unsupported = [
+            answer.answer[start:end]
+            for value, code, start, end in money_mentions(answer.answer, currency)
+            if not any(
                 abs(value - q) < 0.005 and s.currency in (None, code)
                 for s in answer.sources
                 for q in (s.price_min, s.price_max)
                 if q is not None
             )
-            or any(abs(value - v) < 0.005 and c == code for v, c, _, _ in written)
-            for value, code, _, _ in money_mentions(answer.answer, currency)
+            and not any(abs(value - v) < 0.005 and c == code for v, c, _, _ in written)
+        ]
+        one = _Judged(
+            recall=1 - len(missing) / len(test.keywords) if test.keywords else None,
+            valid=cited <= numbers and not unsupported,
+            refused=bool(REFUSALS.search(answer.answer)),
+            expects_refusal=test.expect_refusal or test.expect_none,
         )
-        valid.append(cited <= numbers and prices_ok)
-        refused = bool(REFUSALS.search(answer.answer))
-        if test.expect_refusal or test.expect_none:
-            refusals.append(refused)
-        else:
-            false_refusals.append(refused)
+        judged.append((test.split, one))
+        wrong = [f"missing {k!r}" for k in missing]
+        wrong += [f"cites [{n}], not a source" for n in sorted(cited - numbers)]
+        wrong += [f"amount {raw} in no source" for raw in unsupported]
+        if one.refused != one.expects_refusal:
+            wrong.append("declined" if one.refused else "did not decline")
+        if wrong:
+            failures.append(
+                AnswerFailure(
+                    question=test.question, split=test.split, wrong=wrong, answer=answer.answer
+                )
+            )
         if answer.timings.tokens:
             ttft.append(answer.timings.first_token_ms)
             decode = answer.timings.total_ms - answer.timings.first_token_ms
             if decode > 0:
                 rates.append(answer.timings.tokens / decode * 1000)
 
-    def share(values: list) -> float | None:
-        return round(sum(values) / len(values), 4) if values else None
-
+    splits = sorted({split for split, _ in judged if split})
     return AnswerReport(
-        keyword_recall=share(recall) or 0.0,
-        citation_validity=share(valid) or 0.0,
-        refusal_accuracy=share(refusals),
-        false_refusal_rate=share(false_refusals),
+        **_answer_scores([j for _, j in judged]).model_dump(),
         first_token_ms_p50=round(statistics.median(ttft), 1) if ttft else None,
         tokens_per_s=round(statistics.median(rates), 1) if rates else None,
-        n=len(tests),
+        by_split={s: _answer_scores([j for t, j in judged if t == s]) for s in splits},
+        failures=failures,
     )
+
+
+def format_answers(report: AnswerReport, show: str = "tune") -> str:
+    """The scores overall and per split, and the failures of the `show` split only: tune on
+    the tuning split, never look at the report split's failures."""
+    rows = [("overall", report), *report.by_split.items()]
+    lines = [f"{'':<10}{'recall':>8}{'valid':>8}{'refusal':>9}{'false ref':>11}   n"]
+    lines += [
+        f"{name:<10}{s.keyword_recall:>8.3f}{s.citation_validity:>8.3f}"
+        f"{_cell(s.refusal_accuracy):>9}{_cell(s.false_refusal_rate):>11}   {s.n}"
+        for name, s in rows
+    ]
+    lines.append(
+        f"first token p50 {report.first_token_ms_p50 or 0:.0f} ms, "
+        f"{report.tokens_per_s or 0:.1f} tokens/s"
+    )
+    shown = [f for f in report.failures if show in ("all", f.split)]
+    if shown:
+        lines.append(f"failures ({show} split):")
+        lines += [f"  {f.question}: {'; '.join(f.wrong)}" for f in shown]
+    return "\n".join(lines)
 
 
 def _cell(value: float | None) -> str:

@@ -98,3 +98,19 @@ def test_cli_ask_json_answers_returns_question_from_the_returns_document(
             "url",
             "text",
         } <= source.keys()
+
+
+def test_answer_evaluation_scores_each_split_and_names_only_the_tuning_failures(assistant):
+    from app.evaluation import Test, evaluate_answers, format_answers
+
+    tests = [
+        Test(question="How long do I have to return shoes?", keywords=["30 days"], split="tune"),
+        Test(question="How long do I have to return shoes?", keywords=["zebra"], split="tune"),
+        Test(question="Can I pay with seashells?", expect_refusal=True, split="report"),
+    ]
+    report = evaluate_answers(assistant, tests)
+    assert report.by_split["tune"].keyword_recall == 0.5 and report.by_split["tune"].n == 2
+    assert report.by_split["report"].n == 1
+    assert [f.wrong for f in report.failures if f.split == "tune"] == [["missing 'zebra'"]]
+    shown = format_answers(report)
+    assert "zebra" in shown and "seashells" not in shown  # report failures stay unseen
