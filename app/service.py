@@ -244,7 +244,7 @@ class Assistant:
             elif not constraints.about_products and not grounded(
                 answer.answer, answer.sources, question
             ):
-                # An uncited answer its sources do not bear out: the model filled a gap.
+                # An answer its sources do not bear out: the model filled a gap.
                 answer.sources = self.retriever.search(CONTACT_QUERY, k=1).sources
                 answer.answer = unknown_answer(answer.sources)
                 answer.outcome, answer.wanted = "unknown", " ".join(question.casefold().split())

@@ -103,17 +103,21 @@ def _cells(line: str) -> list[str]:
 
 def table_rows(text: str, label: str) -> str:
     """Markdown tables with each row written out with its headers, under the table's
-    label: "Kettles: Litres 1.7, Watts 3000, Weight (kg) 1.2." A row keeps its own
-    meaning wherever a chunk boundary falls, and a figure can be read from its own row."""
+    label: "Kettles: Litres 1.7, Watts 3000, Weight (kg) 1.2." ("; " between the cells when
+    a cell holds a comma). A row keeps its own meaning wherever a chunk boundary falls, and
+    a figure can be read from its own row."""
 
     def rows(match: re.Match[str]) -> str:
         lines = [line for line in match.group().splitlines() if line.strip()]
         headers = _cells(lines[0])
+        table = [_cells(line) for line in lines[2:]]
+        # Cells that hold commas ("4.95, free over 50") need a separator they lack.
+        sep = "; " if any("," in cell for row in table for cell in row) else ", "
         written = []
-        for line in lines[2:]:
-            pairs = [f"{h} {v}".strip() for h, v in zip(headers, _cells(line)) if v]
+        for cells in table:
+            pairs = [f"{h} {v}".strip() for h, v in zip(headers, cells) if v]
             if pairs:
-                written.append(f"{label}: {', '.join(pairs)}.")
+                written.append(f"{label}: {sep.join(pairs)}.")
         return "\n".join(written) + "\n"
 
     return _TABLE.sub(rows, text)

@@ -383,7 +383,8 @@ def test_an_uncited_answer_its_sources_do_not_bear_out_is_not_grounded():
     invented = "The weather on King Street tomorrow is likely to be sunny with a mild breeze."
     assert not grounded(invented, [hours], question)
     assert grounded("The King Street shop is open 9am to 5pm, Monday to Saturday.", [hours])
-    assert grounded("It opens at 9am [1].", [hours])  # cited: judged sentence by sentence
+    assert grounded("It opens at 9am [1].", [hours])
+    assert not grounded(f"{invented} The source number is [1].", [hours], question)
 
 
 def test_an_address_from_a_line_that_gives_the_model_orders_is_not_the_shop_s():

@@ -75,3 +75,14 @@ def test_bundled_pdf_and_html_are_read():
     assert pdfs and htmls
     assert splitter.pdf(pdfs[0].read_bytes(), pdfs[0].name)[0].page == 1
     assert splitter.html(htmls[0].read_text(), htmls[0].name)
+
+
+def test_table_rows_keep_their_headers_and_a_separator_their_cells_lack():
+    from ingest.documents import table_rows
+
+    sizes = "| UK | EU |\n| --- | --- |\n| 8 | 42 |\n| 9 | 43 |\n"
+    assert table_rows(sizes, "Sizes") == "Sizes: UK 8, EU 42.\nSizes: UK 9, EU 43.\n"
+    fees = "| Option | Cost |\n| --- | --- |\n| Post | 3.95, free over 50 |\n| Pick-up | free |\n"
+    assert table_rows(fees, "Fees") == (
+        "Fees: Option Post; Cost 3.95, free over 50.\nFees: Option Pick-up; Cost free.\n"
+    )
