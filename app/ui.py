@@ -421,6 +421,7 @@ def build_ui(
             # copies the answer alone.
             group_consecutive_messages=False,
             label=f"Chat with {shop.profile.assistant}",
+            show_label=False,  # its badge floats over the first card; the log has its own name
         )
         gr.ChatInterface(
             respond,
