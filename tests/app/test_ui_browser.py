@@ -229,6 +229,7 @@ def test_the_page_offers_the_shops_examples_and_labels_its_controls(page):
         page.get_by_text(example).first.wait_for(timeout=30_000)  # the page is still loading
     assert page.get_by_label("Your question").count() >= 1
     assert page.locator("#chat [role='log']").get_attribute("aria-label")  # read aloud
+    shot(page, "start.png")  # what a shopper sees first
 
 
 def test_thumbs_up_is_recorded_with_a_comment(page, app):
