@@ -23,6 +23,10 @@ PARTS = {
 
 def main() -> None:
     args = sys.argv[1:]
+    if args and args[0] not in PARTS:  # "--help", or a part that does not exist
+        if args[0] in ("-h", "--help"):
+            sys.exit(print(__doc__.strip()))
+        sys.exit(f"bench: no part {args[0]!r}; choose from {', '.join(PARTS)}")
     try:
         if args and args[0] in PARTS and any(a.startswith("-") for a in args):
             PARTS[args[0]](args[1:])  # one part with its own options
