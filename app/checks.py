@@ -97,14 +97,14 @@ def _rows(source: Source) -> list[str]:
     return _ROW.findall(source.text) if source.kind == "document" else []
 
 
+def _row_numbers(row: str) -> set[str]:
+    return {n.rstrip("0").rstrip(".") if "." in n else n for n in _NUMBER.findall(row)}
+
+
 def _one_row(source: Source, numbers: set[str]) -> bool:
     """Whether one row of the source's tables holds every number: a figure read from a
     table must come from the row it belongs to, not from the neighbouring column's row."""
-    for row in _rows(source):
-        found = {n.rstrip("0").rstrip(".") if "." in n else n for n in _NUMBER.findall(row)}
-        if numbers <= found:
-            return True
-    return False
+    return any(numbers <= _row_numbers(row) for row in _rows(source))
 
 
 def _words(text: str) -> set[str]:
@@ -303,7 +303,8 @@ def _check_sentence(
         lookup
         and lookup.rows
         and numbers
-        and not any(_one_row(s, numbers | lookup.given) for s in sources)
+        # From the row looked up, not from any row that happens to hold the same numbers.
+        and not any(numbers | lookup.given <= _row_numbers(row) for _, row in lookup.rows)
     ):
         checks.removed_sentences.append(sentence.strip())
         if lookup.recited:

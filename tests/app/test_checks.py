@@ -252,6 +252,9 @@ def test_a_misread_table_figure_is_replaced_by_the_row_the_question_looks_up():
     assert checks.removed_sentences == ["It is an EU 46 [1]."]
     # A right reading stays in the model's words.
     assert check_answer("It is an EU 44.5 [1].", [chart], question)[0] == "It is an EU 44.5 [1]."
+    # UK 9's row also holds a 10 (US 10), but the question looks up UK 10's row.
+    fixed, _ = check_answer("UK 10 is UK 9 [1].", [chart], question)
+    assert fixed == "Men's sizes: UK 10, EU 44.5, US 11, Foot length (cm) 27.9 [1]."
 
 
 def test_a_refusal_while_the_row_is_in_the_sources_becomes_the_row():
