@@ -267,6 +267,23 @@ def test_stop_halts_generation_then_retry_and_clear(page):
     assert page.locator("#chat .bot").count() == 0
 
 
+def test_keyboard_alone_asks_and_reaches_every_control(page):
+    """Tab into the question box, type, Enter; then Tab reaches each answer's controls."""
+    page.get_by_text("How much is next-day delivery?").first.wait_for(timeout=30_000)
+    for _ in range(40):
+        page.keyboard.press("Tab")
+        if page.evaluate("() => document.activeElement.closest('#question') !== null"):
+            break
+    page.keyboard.type("Do you sell slippers?")
+    page.keyboard.press("Enter")
+    wait_done(page)
+    reached = set()
+    for _ in range(80):
+        page.keyboard.press("Shift+Tab")  # back up from the question box through the chat
+        reached.add(page.evaluate("() => document.activeElement.getAttribute('aria-label')"))
+    assert {"Copy message", "Like", "Dislike", "Retry", "Clear"} <= reached, reached
+
+
 def test_two_sessions_get_their_own_answers(app, browser):
     pages = []
     for question in ("How long do I have to return shoes?", "Do you sell slippers?"):
