@@ -75,6 +75,7 @@ def main(argv: list[str] | None = None) -> None:
     settings = load_settings({"model": args.model})
     cores = os.cpu_count() or 1
     setups = [
+        ("onnx", settings.encoder_threads),
         ("onnx-int8", settings.encoder_threads),
         ("torch", settings.encoder_threads),
         ("torch", cores),  # as before: torch's default, every core

@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None) -> None:
         for p in products
     ]
     rows, rates, quality = [], {}, {}
-    for backend in ("torch", "onnx-int8"):
+    for backend in ("torch", "onnx", "onnx-int8"):
         embedder = Embedder.from_settings(load_settings({"embedding_backend": backend}))
         embedder.embed(["warm up"])
         started = time.perf_counter()
@@ -54,17 +54,17 @@ def main(argv: list[str] | None = None) -> None:
                 f", shopper-style {quality[backend][1]:.3f}",
             )
         )
-    speedup = rates["onnx-int8"] / rates["torch"]
-    change = [
-        (quality["onnx-int8"][i] - quality["torch"][i]) / quality["torch"][i] * 100 for i in (0, 1)
-    ]
-    rows.append(
-        (
-            "onnx-int8 vs torch",
-            f"{speedup:.2f}x faster (target >= 2x); MRR change "
-            f"{change[0]:+.1f}% / {change[1]:+.1f}% (target within 1%)",
+    for backend in ("onnx", "onnx-int8"):
+        change = [
+            (quality[backend][i] - quality["torch"][i]) / quality["torch"][i] * 100 for i in (0, 1)
+        ]
+        rows.append(
+            (
+                f"{backend} vs torch",
+                f"{rates[backend] / rates['torch']:.2f}x the speed; MRR change "
+                f"{change[0]:+.1f}% / {change[1]:+.1f}% (target within 1%)",
+            )
         )
-    )
     table("Embedding backends (997 real products, same texts, same run)", rows)
 
 

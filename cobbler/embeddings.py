@@ -1,12 +1,13 @@
 """The sentence encoder, shared by ingest and retrieval.
 
-Two backends compute the same mean-pooled, normalised MiniLM vectors:
+Three backends compute the same mean-pooled, normalised MiniLM vectors:
 - `torch`: sentence-transformers as published (the reference);
-- `onnx-int8`: the same weights exported once to ONNX and quantised to int8 with
-  onnxruntime, about twice as fast on a laptop CPU. optimum, the usual route, pins an
-  older transformers than ours, so the export is done here with torch.onnx directly.
-  Once exported, it runs on onnxruntime and the `tokenizers` package alone: a process
-  that serves with it never imports torch.
+- `onnx`: the same weights exported once to ONNX (float32, the same vectors to rounding);
+- `onnx-int8`: that export with its weights quantised to int8 by onnxruntime, about twice
+  as fast on a laptop CPU, at some cost in ranking.
+optimum, the usual route, pins an older transformers than ours, so the export is done here
+with torch.onnx directly. Once exported, an ONNX backend runs on onnxruntime and the
+`tokenizers` package alone: a process that serves with it never imports torch.
 The model loads on first use, so a no-change ingest never pays for it.
 
 `threads` bounds the encoder's share of the CPU: a question is embedded while llama.cpp
@@ -28,7 +29,7 @@ import numpy as np
 from cobbler.models import embedding_model_dir
 from cobbler.settings import Settings
 
-BACKENDS = ("torch", "onnx-int8")
+BACKENDS = ("torch", "onnx", "onnx-int8")
 _INPUTS = ["input_ids", "attention_mask", "token_type_ids"]
 
 
@@ -87,8 +88,8 @@ class Embedder:
     def _onnx(self) -> Any:
         import onnxruntime
 
-        if not self.onnx_path.is_file():
-            export_int8(self.model, self.onnx_path)  # once; only this step needs torch
+        if not self.onnx_path.is_file():  # once; only this step needs torch
+            export_onnx(self.model, self.onnx_path, int8=self.backend == "onnx-int8")
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = self.threads or os.cpu_count() or 1
         options.inter_op_num_threads = 1
@@ -158,8 +159,8 @@ class Embedder:
         return self.embed([text])[0].tolist()
 
 
-def export_int8(model: Any, target: Path) -> None:
-    """Export the transformer to ONNX, then quantise its weights to int8 (once, cached)."""
+def export_onnx(model: Any, target: Path, int8: bool) -> None:
+    """Export the transformer to ONNX, and with `int8` quantise its weights (once, cached)."""
     import onnx
     import torch
     from onnxruntime.quantization import QuantType, quantize_dynamic
@@ -195,6 +196,9 @@ def export_int8(model: Any, target: Path) -> None:
             opset_version=17,
             dynamo=False,
         )
+    if not int8:
+        os.replace(float_path, target)
+        return
     partial = target.with_suffix(".partial.onnx")
     quantize_dynamic(
         str(float_path),

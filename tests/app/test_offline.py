@@ -56,7 +56,7 @@ def _outbound(trace: Path) -> list[str]:
     return found
 
 
-@pytest.mark.parametrize("backend", ["torch", "onnx-int8"])  # onnxruntime phones home unless told
+@pytest.mark.parametrize("backend", ["torch", "onnx"])  # onnxruntime phones home unless told
 def test_ingest_serve_and_answer_with_no_outbound_connection(tmp_path, backend):
     from gradio_client import Client
 

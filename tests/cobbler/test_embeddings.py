@@ -38,6 +38,12 @@ def test_onnx_int8_backend_agrees_with_torch_and_ranks_alike(tmp_path, reference
     assert onnx.name != reference.name  # a switch of backend re-embeds the store
 
 
+def test_onnx_float_backend_gives_torch_s_vectors(tmp_path, reference):
+    exact = Embedder(embedding_model_dir(Settings()), 32, "onnx", tmp_path)
+    assert (exact.embed(TEXTS) * reference.embed(TEXTS)).sum(axis=1).min() > 0.9999
+    assert exact.name != reference.name  # a switch of backend re-embeds the store
+
+
 def test_serving_with_the_onnx_encoder_never_imports_torch(tmp_path):
     """torch is the biggest library in the process; the ONNX encoder must do without it."""
     import subprocess
@@ -46,14 +52,14 @@ def test_serving_with_the_onnx_encoder_never_imports_torch(tmp_path):
     from tests.conftest import ROOT
 
     # Exporting needs torch (once, at ingest); do it here so the child process only serves.
-    Embedder(embedding_model_dir(Settings()), 32, "onnx-int8", tmp_path).load()
+    Embedder(embedding_model_dir(Settings()), 32, "onnx", tmp_path).load()
     code = (
         "import sys, cobbler\n"
         "from cobbler.embeddings import Embedder\n"
         "from cobbler.models import embedding_model_dir\n"
         "from cobbler.settings import Settings\n"
         "from pathlib import Path\n"
-        "e = Embedder(embedding_model_dir(Settings()), 32, 'onnx-int8', Path(sys.argv[1]), 1)\n"
+        "e = Embedder(embedding_model_dir(Settings()), 32, 'onnx', Path(sys.argv[1]), 1)\n"
         "print(e.embed(['a question']).shape, 'torch' in sys.modules)\n"
     )
     out = subprocess.run(

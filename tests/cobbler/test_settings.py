@@ -31,7 +31,7 @@ def _clean(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
         (
             "COBBLER_EMBEDDING_BACKEND",
             "gpu",
-            "COBBLER_EMBEDDING_BACKEND='gpu': must be one of 'torch', 'onnx-int8'",
+            "COBBLER_EMBEDDING_BACKEND='gpu': must be one of 'torch', 'onnx', 'onnx-int8'",
         ),
         ("COBBLER_ALLOW_OPEN", "maybe", "COBBLER_ALLOW_OPEN='maybe': must be true or false"),
         ("COBBLER_HOST", "", "COBBLER_HOST='': must be text, not empty"),
