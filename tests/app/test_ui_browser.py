@@ -284,6 +284,23 @@ def test_keyboard_alone_asks_and_reaches_every_control(page):
     assert {"Copy message", "Like", "Dislike", "Retry", "Clear"} <= reached, reached
 
 
+def test_on_a_phone_the_cards_scroll_sideways_and_the_page_does_not(app, browser):
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
+    page = context.new_page()
+    page.goto(app["url"], wait_until="domcontentloaded")
+    ask(page, "Do you have waterproof walking boots under £90?")
+    wait_done(page)
+    fit = page.evaluate(
+        """() => ({page: document.scrollingElement.scrollWidth, screen: innerWidth,
+                   card: document.querySelector('#chat .card').getBoundingClientRect().width,
+                   row: document.querySelector('#chat .cards').scrollWidth})"""
+    )
+    assert fit["page"] <= fit["screen"], fit  # no sideways scrolling of the whole page
+    assert 120 < fit["card"] <= 0.8 * fit["screen"] < fit["row"], fit  # a card, then the next
+    shot(page, "phone.png")
+    context.close()
+
+
 def test_two_sessions_get_their_own_answers(app, browser):
     pages = []
     for question in ("How long do I have to return shoes?", "Do you sell slippers?"):
