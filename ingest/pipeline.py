@@ -147,7 +147,6 @@ _WORD = re.compile(r"[^\W\d_]+")
 _NON_ASCII_RUN = re.compile(r"[^\x00-\x7f]+")
 # Western punctuation and signs that sit next to letters: quotes open or close a word.
 _OPEN, _CLOSE = "“‘«¿¡„‚", "”’»…"
-_SIGNS = "–—‘’“”‚„…•€£¥¢©®™°«»¿¡·×÷±²³¹½¼¾\xa0"
 # Multi-byte legacy encodings: two of them reading the same bytes differently is a coin toss.
 _MULTI_BYTE = {"cp932", "shift_jis", "euc_jp", "euc_jis_2004", "gb2312", "gbk", "gb18030"}
 _MULTI_BYTE |= {"big5", "big5hkscs", "cp950", "cp949", "euc_kr", "johab", "hz"}
@@ -212,10 +211,19 @@ def _korean(text: str | None) -> bool:
     return len(words) >= 2 and sum(map(len, words)) <= 5 * len(words)
 
 
+def _sign(char: str) -> bool:
+    """Punctuation, a symbol (currency signs among them), a space or a fraction (Unicode's
+    P, S, Z and No classes): what sits next to letters without being one."""
+    kind = unicodedata.category(char)
+    return kind[0] in "PSZ" or kind == "No"
+
+
 def _usual_run(run: str) -> bool:
     """Non-ASCII characters side by side as Western text has them: letters in their quotes."""
-    core = run.lstrip(_OPEN).rstrip(_CLOSE + _SIGNS)
-    return all(c.isalpha() for c in core) or all(c in _SIGNS for c in run)
+    core = run.lstrip(_OPEN)
+    while core and (core[-1] in _CLOSE or _sign(core[-1])):
+        core = core[:-1]
+    return all(c.isalpha() for c in core) or all(_sign(c) for c in run)
 
 
 def _western(text: str | None) -> bool:
