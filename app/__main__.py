@@ -278,7 +278,6 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         FeedbackStore(settings.feedback_db),
         settings.kb_dir,
         settings.max_question_chars,
-        settings.concurrency,
         served,
         # Shoppers' questions and comments are for the owner: never on a page served
         # beyond this machine without a login.

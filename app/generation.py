@@ -117,13 +117,69 @@ def prompt_budget(settings: Settings) -> int:
     return settings.n_ctx - settings.max_tokens - 16
 
 
+class Turns:
+    """Answers written at once, and the shoppers waiting for theirs, in arrival order.
+
+    Searching is cheap and runs for every shopper at once, so their sources show
+    immediately; only writing an answer waits here, and a waiting shopper can be told how
+    many answers are ahead of theirs.
+    """
+
+    def __init__(self, at_once: int) -> None:
+        self.at_once = at_once
+        self._changed = threading.Condition()
+        self._waiting: list[object] = []
+        self._writing = 0
+
+    def join(self) -> object:
+        """A place at the back of the queue; give it back with `leave`, in any case."""
+        ticket = object()
+        with self._changed:
+            self._waiting.append(ticket)
+        return ticket
+
+    def wait(self, ticket: object, timeout: float) -> int:
+        """0 once it is this ticket's turn (it then holds one of the `at_once` places),
+        else after `timeout` seconds the number of answers ahead of it."""
+        with self._changed:
+            self._changed.wait_for(lambda: self._turn_of(ticket), timeout)
+            if self._turn_of(ticket):
+                self._waiting.remove(ticket)
+                self._writing += 1
+                return 0
+            return self._writing + self._waiting.index(ticket)
+
+    def leave(self, ticket: object) -> None:
+        with self._changed:
+            if ticket in self._waiting:  # gave up while waiting (the shopper left)
+                self._waiting.remove(ticket)
+            else:
+                self._writing -= 1
+            self._changed.notify_all()
+
+    @contextlib.contextmanager
+    def __call__(self) -> Iterator[None]:
+        """Wait without reports (start-up, evaluations)."""
+        ticket = self.join()
+        try:
+            while self.wait(ticket, 60.0):
+                pass
+            yield
+        finally:
+            self.leave(ticket)
+
+    def _turn_of(self, ticket: object) -> bool:
+        free = self.at_once - self._writing
+        return free > 0 and ticket in self._waiting[:free]
+
+
 class ChatBackend(Protocol):
     """What the assistant needs from a chat model, in-process or behind an API."""
 
     label: str
     settings: Settings
     gpu_build: bool
-    turn: contextlib.AbstractContextManager  # held while one answer is generated
+    turns: Turns  # answers written at once, and who waits
 
     @property
     def prompt_budget(self) -> int: ...
@@ -141,7 +197,7 @@ class ChatModel:
 
         self.label = label
         self.settings = settings
-        self.turn = threading.Lock()
+        self.turns = Turns(1)  # one llama.cpp context, which is not thread-safe
         self.gpu_build = bool(llama_supports_gpu_offload())
         self.llm = Llama(
             model_path=str(path),
@@ -187,7 +243,7 @@ class ChatModel:
     def warm(self, system: str) -> None:
         """Evaluate the fixed rules once at start-up: every turn begins with them, so
         llama.cpp keeps them in its cache and no shopper waits for them again."""
-        with self.turn:
+        with self.turns():
             messages = [{"role": "system", "content": system}, {"role": "user", "content": "Hi"}]
             for _ in self.stream(messages, max_tokens=1):
                 pass
@@ -210,7 +266,8 @@ class ChatModel:
 class RemoteChatModel:
     """A model behind an OpenAI-compatible API: llama.cpp's own server, vLLM, ...
 
-    The server queues and batches requests itself, so answers are not serialised here.
+    The server queues and batches requests itself, so `COBBLER_CONCURRENCY` answers are sent
+    to it at once.
     """
 
     gpu_build = False  # unknown from here: the server's own log says
@@ -219,7 +276,7 @@ class RemoteChatModel:
         import openai
 
         self.settings = settings
-        self.turn = contextlib.nullcontext()
+        self.turns = Turns(settings.concurrency)
         self._errors = (openai.APIConnectionError, openai.APIStatusError)
         self.client = openai.OpenAI(
             base_url=settings.llm_base_url,

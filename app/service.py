@@ -212,7 +212,14 @@ class Assistant:
                 shop,
             )
             yield answer.model_copy()
-            with self.chat.turn:
+            turns = self.chat.turns
+            ticket = turns.join()
+            try:
+                told, timeout = 0, 0.0  # the shopper hears of a queue at once
+                while ahead := turns.wait(ticket, timeout):
+                    if ahead != told:  # and of their place each time it moves
+                        told, timeout = ahead, 0.5
+                        yield answer.model_copy(update={"ahead": ahead})
                 messages = build_messages(question, answer.sources, shop, history)
                 for piece in self.chat.stream(messages):
                     if not timings.tokens:
@@ -220,6 +227,8 @@ class Assistant:
                     timings.tokens += 1
                     answer.answer += piece
                     yield answer.model_copy(update={"answer": notes + answer.answer})
+            finally:  # also when the shopper leaves mid-answer: the next one's turn comes
+                turns.leave(ticket)
             brands = [*self.retriever.catalog().brands.values(), *constraints.unknown_brands]
             answer.answer, answer.checks = check_answer(
                 answer.answer,
@@ -275,6 +284,7 @@ class Reply(Answer):
     """An answer, and the turn a follow-up question will be read against."""
 
     turn: Turn | None = None
+    ahead: int = 0  # while it waits to be written: answers before it (other shoppers')
 
 
 def turn_of(question: str, answer: str, sources: Sequence[Source], request: SearchRequest) -> Turn:

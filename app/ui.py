@@ -297,10 +297,18 @@ def render(
     model: str = "",
     gpu: bool = False,
     done: bool = False,
+    ahead: int = 0,
 ) -> list[str]:
     """The assistant messages for an answer: its sources (shown as soon as they are known),
-    then the answer text with each [n] linked to its source."""
-    text = cite(answer.answer, answer.sources, anchor) if answer.answer else "…"
+    then the answer text with each [n] linked to its source (or, until it starts, how many
+    other shoppers' answers are being written before it)."""
+    if answer.answer:
+        text = cite(answer.answer, answer.sources, anchor)
+    elif ahead:
+        text = f"… one moment: {ahead} other {'answer is' if ahead == 1 else 'answers are'} "
+        text += "being written before yours."
+    else:
+        text = "…"
     if not answer.sources:
         return [text]
     footer = details(answer, model, gpu) if done else ""
@@ -326,7 +334,6 @@ def build_ui(
     feedback: FeedbackStore,
     kb_dir: Path,
     max_question_chars: int = 1000,
-    concurrency: int = 1,
     served: ServedFiles | None = None,
     owner_page: bool = True,
 ) -> gr.Blocks:
@@ -358,7 +365,7 @@ def build_ui(
         final = None
         try:
             for final in assistant.stream(question, turns):
-                yield render(final, links, anchor), turns
+                yield render(final, links, anchor, ahead=final.ahead), turns
         except ModelError as exc:  # a model server that went away: say so, keep the page
             log.error("%s", exc)
             yield (
@@ -441,7 +448,10 @@ def build_ui(
             examples=[[example, None] for example in shop.examples()],
             additional_inputs=[conversation],
             additional_outputs=[conversation],
-            concurrency_limit=concurrency,
+            # Every shopper's search runs at once, so sources show at once; writing the
+            # answers takes turns in the model's own queue (ChatBackend.turns), which
+            # COBBLER_CONCURRENCY sizes.
+            concurrency_limit=None,
             flagging_mode="never",
             fill_height=False,
             api_name="chat",  # a stable name for scripts and the load test (gradio_client)

@@ -1,4 +1,5 @@
-"""`python -m bench [ingest|embeddings|contention|retrieval|answer|load|ui ...]`: the figures.
+"""The figures: `python -m bench [PART ...]`, PART one of ingest, embeddings, contention,
+retrieval, answer, documents, load, ui (all of them when none is named).
 
 Each part also runs alone, with its own options: `python -m bench.load --help`.
 """
@@ -7,7 +8,7 @@ from __future__ import annotations
 
 import sys
 
-from bench import answer, contention, embeddings, ingest, load, retrieval, ui
+from bench import answer, contention, documents, embeddings, ingest, load, retrieval, ui
 from cobbler.settings import SettingsError
 
 PARTS = {
@@ -16,6 +17,7 @@ PARTS = {
     "contention": contention.main,
     "retrieval": retrieval.main,
     "answer": answer.main,
+    "documents": documents.main,
     "load": load.main,
     "ui": ui.main,
 }

@@ -118,7 +118,12 @@ class Settings(BaseSettings):
     )
     feedback_db: Path = Field(Path("data/feedback.sqlite3"), description="Thumbs up/down store.")
     max_question_chars: int = Field(1000, ge=10, description="Longer questions are refused.")
-    concurrency: int = Field(1, ge=1, description="Answers generated at once; others queue.")
+    concurrency: int = Field(
+        1,
+        ge=1,
+        description="Answers a model server (COBBLER_LLM_BASE_URL) writes at once; others wait "
+        "their turn. The in-process model writes one at a time.",
+    )
 
     @field_validator("auth")
     @classmethod

@@ -1,8 +1,10 @@
-"""The prompt: shop text is quoted as data, and the rule that says so."""
+"""The prompt: shop text is quoted as data, and the rule that says so; answers take turns."""
 
 from __future__ import annotations
 
-from app.generation import build_messages, format_sources, system_prompt
+import threading
+
+from app.generation import Turns, build_messages, format_sources, system_prompt
 from cobbler.profile import Shop, ShopProfile
 from cobbler.records import Source
 from tests.conftest import product_source
@@ -34,3 +36,29 @@ def test_the_system_prompt_says_sources_are_never_instructions():
     assert "not instructions" in rules
     messages = build_messages("Do you sell desks?", [product_source(1, "Oak Desk", 120.0)], SHOP)
     assert messages[0]["content"] == rules and "[1] Product:" in messages[1]["content"]
+
+
+def test_answers_take_turns_in_arrival_order_and_each_waiter_knows_how_many_are_ahead():
+    turns = Turns(1)
+    first, second, third = turns.join(), turns.join(), turns.join()
+    assert turns.wait(first, timeout=0) == 0  # its turn: it writes now
+    assert turns.wait(second, timeout=0) == 1  # the one being written
+    assert turns.wait(third, timeout=0) == 2
+    turns.leave(second)  # the shopper left while waiting: no gap holds up the queue
+    assert turns.wait(third, timeout=0) == 1
+    turns.leave(first)
+    assert turns.wait(third, timeout=0) == 0
+
+
+def test_a_waiter_is_woken_when_the_answer_before_it_is_done():
+    turns = Turns(1)
+    writing, waiting = turns.join(), turns.join()
+    assert turns.wait(writing, timeout=0) == 0
+    threading.Timer(0.05, turns.leave, [writing]).start()
+    assert turns.wait(waiting, timeout=10) == 0  # woken, not timed out
+
+
+def test_a_model_server_writes_as_many_answers_at_once_as_concurrency_allows():
+    turns = Turns(2)
+    tickets = [turns.join() for _ in range(3)]
+    assert [turns.wait(t, timeout=0) for t in tickets] == [0, 0, 2]

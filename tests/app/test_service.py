@@ -88,3 +88,16 @@ def test_a_no_that_the_evidence_contradicts_becomes_a_listing():
     lead = "Yes, we have waterproof walking boots under £90."
     listed = listing_answer(parse("boots", catalog), [boot], catalog.shop, lead)
     assert listed.startswith(lead + "\n")
+
+
+def test_while_one_answer_is_written_the_next_shopper_gets_sources_at_once_and_a_place(assistant):
+    writing = assistant.stream("How long do I have to return shoes?")
+    next(writing)  # its sources
+    assert next(writing).answer  # its first words: it holds the model now
+    waiting = assistant.stream("Any sandals for girls?")
+    shown = next(waiting)
+    assert shown.sources and not shown.answer  # sources without waiting for the model
+    assert next(waiting).ahead == 1  # then, while it waits: one answer ahead of it
+    writing.close()  # that shopper left mid-answer: the model is free again
+    *_, final = waiting
+    assert final.answer and final.ahead == 0

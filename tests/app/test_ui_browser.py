@@ -301,16 +301,19 @@ def test_on_a_phone_the_cards_scroll_sideways_and_the_page_does_not(app, browser
     context.close()
 
 
-def test_two_sessions_get_their_own_answers(app, browser):
-    pages = []
-    for question in ("How long do I have to return shoes?", "Do you sell slippers?"):
-        page = browser.new_context().new_page()
+def test_two_sessions_get_their_own_answers_and_the_second_its_sources_at_once(app, browser):
+    pages = [browser.new_context().new_page() for _ in range(2)]
+    for page in pages:
         page.goto(app["url"], wait_until="domcontentloaded")
-        ask(page, question)
-        pages.append(page)
-    returns, slippers = (wait_done(p, timeout=240_000) for p in pages)
-    assert "return" in returns.lower() and "slipper" not in returns.lower()
-    assert "slipper" in slippers.lower()
+    ask(pages[0], "Tell me everything about all of your walking boots, in detail.")
+    pages[0].wait_for_function(f"() => ({ANSWER}?.innerText ?? '').length > 5", timeout=120_000)
+    ask(pages[1], "Do you sell slippers?")  # while the first answer is being written
+    pages[1].wait_for_selector("#chat .sources .card", timeout=30_000)
+    pages[1].get_by_text("1 other answer is being written before yours").wait_for(timeout=30_000)
+    assert pages[0].locator("#chat .sources.done").count() == 0  # still writing the first
+    boots, slippers = (wait_done(p, timeout=240_000) for p in pages)
+    assert "boot" in boots.lower() and "slipper" not in boots.lower()
+    assert "slipper" in slippers.lower() and "being written" not in slippers
     assert len(pages[0].locator("#chat .user").all()) == 1
     for page in pages:
         page.context.close()
