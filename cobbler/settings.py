@@ -74,6 +74,12 @@ class Settings(BaseSettings):
     bm25_weight: float = Field(1.0, ge=0.0, description="Weight of keyword ranking in fusion.")
     dense_weight: float = Field(1.0, ge=0.0, description="Weight of vector ranking in fusion.")
     rrf_k: int = Field(60, ge=1, description="Reciprocal rank fusion constant.")
+    header_weight: float = Field(
+        0.3,
+        ge=0.0,
+        description="A document chunk's vector score: its text's similarity to the question "
+        "plus this much of its header's (folders, file, title, headings), over 1 + this.",
+    )
     join_neighbours: bool = Field(
         True, description="Show a document's adjacent chunks, both retrieved, as one source."
     )
