@@ -1,4 +1,6 @@
-"""Hybrid retrieval: BM25 (rank-bm25) and dense vectors (Chroma), fused by reciprocal rank.
+"""Hybrid retrieval: BM25 (rank-bm25) and dense vectors (Chroma), fused by their scores
+(COBBLER_FUSION=scores: each side's scores scaled to 0-1 over its top candidates, then
+weighted and added) or by reciprocal rank (`ranks`).
 
 The keyword index is built from what is in the published store, not by re-reading the
 knowledge base, and is rebuilt when an ingest publishes a new index. Hard constraints
@@ -352,12 +354,17 @@ class Retriever:
 
         # Keyword side.
         fused: dict[int, float] = {}
+        by_scores = self.settings.fusion == "scores"
         tokens = tokenize(query)
         if tokens and not dense_only:
             scores = np.where(mask, index.keyword_scores(tokens), 0.0)
-            top = np.argsort(-scores)[:depth]
-            for rank, i in enumerate(i for i in top if scores[i] > 0):
-                fused[int(i)] = self.settings.bm25_weight / (self.settings.rrf_k + rank + 1)
+            top = [int(i) for i in np.argsort(-scores)[:depth] if scores[i] > 0]
+            for rank, i in enumerate(top):
+                fused[i] = self.settings.bm25_weight * (
+                    scores[i] / scores[top[0]]
+                    if by_scores
+                    else 1 / (self.settings.rrf_k + rank + 1)
+                )
 
         if keywords_only:
             ranked = sorted(fused, key=fused.get, reverse=True)[:k]
@@ -370,16 +377,22 @@ class Retriever:
             return Retrieval(sources, 0.0, matched)
 
         dense, best_similarity = self._dense(index, self.embed(query), mask, filtered, depth)
-        for rank, (i, _) in enumerate(dense):
-            fused[i] = fused.get(i, 0.0) + self.settings.dense_weight / (
-                self.settings.rrf_k + rank + 1
+        if dense:
+            high, low = dense[0][1], dense[-1][1]
+        for rank, (i, similarity) in enumerate(dense):
+            fused[i] = fused.get(i, 0.0) + self.settings.dense_weight * (
+                (similarity - low) / max(high - low, 1e-9)
+                if by_scores
+                else 1 / (self.settings.rrf_k + rank + 1)
             )
 
-        # Soft constraints re-rank: each wanted attribute the text mentions lifts it a little.
+        # Soft constraints re-rank: each wanted attribute the text mentions lifts it by about
+        # half of what one side gives its best chunk.
+        lift = 0.5 if by_scores else 0.5 / self.settings.rrf_k
         for i in fused:
             text = index.texts[i].casefold()
             hits = sum(a in text for a in constraints.attributes)
-            fused[i] += hits * 0.5 / self.settings.rrf_k
+            fused[i] += hits * lift
 
         ranked = sorted(fused, key=fused.get, reverse=True)
         if constraints.by_price:

@@ -115,5 +115,6 @@ def test_a_section_is_found_by_what_its_headings_say(tmp_path, embedder):
         ranked, _ = retriever._dense(index, retriever.embed(question), documents, True, 2)
         margins[weight] = dict(ranked)[warranty] - dict(ranked)[care]
     assert margins[0.6] > margins[0.0]
-    found = Retriever(embedder, store, settings).search(question, dense_only=True).sources
+    headed = settings.model_copy(update={"header_weight": 0.6})
+    found = Retriever(embedder, store, headed).search(question, dense_only=True).sources
     assert found[0].source == "warranty.md"
