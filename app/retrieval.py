@@ -421,8 +421,8 @@ class Retriever:
         title, headings: what the chunk is about, which its text may not say), weighted by
         COBBLER_HEADER_WEIGHT; a product, its text's alone. Unfiltered, products come from
         Chroma's HNSW index; filtered, from an exact cosine over the rows the mask admits,
-        held in memory (Chroma's filtered query took 34 ms at 10k chunks). Document chunks
-        are always scored exactly when they have headers: far fewer than products.
+        held in memory (Chroma's filtered query took 34 ms at 10k chunks). With the header
+        weight on, document chunks are always scored exactly: far fewer than products.
         """
         weight = self.settings.header_weight
         headed = weight > 0 and index.header_vectors is not None
