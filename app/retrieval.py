@@ -1,4 +1,6 @@
-"""Hybrid retrieval: BM25 (rank-bm25) and dense vectors (Chroma), fused by reciprocal rank.
+"""Hybrid retrieval: BM25 (rank-bm25) and dense vectors (Chroma), fused by their scores
+(COBBLER_FUSION=scores: each side's scores scaled to 0-1 over its top candidates, then
+weighted and added) or by reciprocal rank (`ranks`).
 
 The keyword index is built from what is in the published store, not by re-reading the
 knowledge base, and is rebuilt when an ingest publishes a new index. Hard constraints
@@ -20,7 +22,7 @@ from rank_bm25 import BM25Okapi
 
 from app.understanding import Catalog, Constraints
 from cobbler.embeddings import Embedder
-from cobbler.records import Source, context_header
+from cobbler.records import Source, View, context_header
 from cobbler.settings import Settings
 from cobbler.store import Store, StoreError
 from cobbler.vocabulary import metadata_key
@@ -94,6 +96,10 @@ class Index:
     position: dict[str, int] = field(default_factory=dict)  # chunk id → row
     neighbour: dict[tuple[str, int], int] = field(default_factory=dict)  # (file, part) → row
     type_vectors: np.ndarray | None = None  # the product types' names, embedded when needed
+    # The document chunks' headers (cobbler.store's views): one row each, and each chunk's
+    # row in it (-1: a product, or an index built without them).
+    header_vectors: np.ndarray | None = None
+    header_of: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))
 
     @classmethod
     def load(cls, store: Store, collection: Collection, headers: bool = False) -> Index:
@@ -134,7 +140,26 @@ class Index:
         }
         if index.bm25 is not None:
             index.postings = _postings(index.bm25)
+        index._load_headers(store)
         return index
+
+    def _load_headers(self, store: Store) -> None:
+        row: dict[str, int] = {}
+        vectors = []
+        for got in store.views(self.collection):
+            for id, meta, vector in zip(got["ids"], got["metadatas"], got["embeddings"]):
+                if meta.get("role") == "header":
+                    row[id] = len(vectors)
+                    vectors.append(np.asarray(vector, dtype=np.float32))
+        headers = [
+            View.header(context_header(m["source"], m.get("title"), m.get("section"))).id
+            if m.get("kind") == "document"
+            else ""
+            for m in self.metadatas
+        ]
+        self.header_of = np.array([row.get(h, -1) for h in headers], dtype=int)
+        if vectors and (self.header_of >= 0).any():
+            self.header_vectors = np.vstack(vectors)
 
     def keyword_scores(self, tokens: list[str]) -> np.ndarray:
         """BM25Okapi.get_scores, vectorised over postings lists.
@@ -329,12 +354,17 @@ class Retriever:
 
         # Keyword side.
         fused: dict[int, float] = {}
+        by_scores = self.settings.fusion == "scores"
         tokens = tokenize(query)
         if tokens and not dense_only:
             scores = np.where(mask, index.keyword_scores(tokens), 0.0)
-            top = np.argsort(-scores)[:depth]
-            for rank, i in enumerate(i for i in top if scores[i] > 0):
-                fused[int(i)] = self.settings.bm25_weight / (self.settings.rrf_k + rank + 1)
+            top = [int(i) for i in np.argsort(-scores)[:depth] if scores[i] > 0]
+            for rank, i in enumerate(top):
+                fused[i] = self.settings.bm25_weight * (
+                    scores[i] / scores[top[0]]
+                    if by_scores
+                    else 1 / (self.settings.rrf_k + rank + 1)
+                )
 
         if keywords_only:
             ranked = sorted(fused, key=fused.get, reverse=True)[:k]
@@ -346,30 +376,23 @@ class Retriever:
             ]
             return Retrieval(sources, 0.0, matched)
 
-        # Vector side. Unfiltered: Chroma's HNSW index. Filtered: exact cosine over the rows
-        # the mask admits, held in memory (Chroma's filtered query took 34 ms at 10k chunks).
-        query_vector = self.embed(query)
-        if filtered:
-            rows = np.flatnonzero(mask)
-            sims = index.vectors[rows] @ query_vector
-            order = np.argsort(-sims)[:depth]
-            dense = [(int(rows[j]), float(sims[j])) for j in order]
-        else:
-            dense = [
-                (index.position[id], similarity)
-                for id, similarity in self.store.nearest(index.collection, query_vector, depth)
-            ]
-        similarity = dict(dense)
-        for rank, (i, _) in enumerate(dense):
-            fused[i] = fused.get(i, 0.0) + self.settings.dense_weight / (
-                self.settings.rrf_k + rank + 1
+        dense, best_similarity = self._dense(index, self.embed(query), mask, filtered, depth)
+        if dense:
+            high, low = dense[0][1], dense[-1][1]
+        for rank, (i, similarity) in enumerate(dense):
+            fused[i] = fused.get(i, 0.0) + self.settings.dense_weight * (
+                (similarity - low) / max(high - low, 1e-9)
+                if by_scores
+                else 1 / (self.settings.rrf_k + rank + 1)
             )
 
-        # Soft constraints re-rank: each wanted attribute the text mentions lifts it a little.
+        # Soft constraints re-rank: each wanted attribute the text mentions lifts it by about
+        # half of what one side gives its best chunk.
+        lift = 0.5 if by_scores else 0.5 / self.settings.rrf_k
         for i in fused:
             text = index.texts[i].casefold()
             hits = sum(a in text for a in constraints.attributes)
-            fused[i] += hits * 0.5 / self.settings.rrf_k
+            fused[i] += hits * lift
 
         ranked = sorted(fused, key=fused.get, reverse=True)
         if constraints.by_price:
@@ -386,7 +409,50 @@ class Retriever:
                     index.ids[best], text, index.metadatas[best], n=n, score=round(fused[best], 5)
                 )
             )
-        return Retrieval(sources, max(similarity.values(), default=0.0), matched)
+        return Retrieval(sources, best_similarity, matched)
+
+    def _dense(
+        self, index: Index, query: np.ndarray, mask: np.ndarray, filtered: bool, depth: int
+    ) -> tuple[list[tuple[int, float]], float]:
+        """The vector ranking, `depth` (row, score) pairs best first, and the best cosine
+        similarity of a chunk's text to the question (how close anything came).
+
+        A document chunk scores its text's similarity mixed with its header's (folders, file,
+        title, headings: what the chunk is about, which its text may not say), weighted by
+        COBBLER_HEADER_WEIGHT; a product, its text's alone. Unfiltered, products come from
+        Chroma's HNSW index; filtered, from an exact cosine over the rows the mask admits,
+        held in memory (Chroma's filtered query took 34 ms at 10k chunks). With the header
+        weight on, document chunks are always scored exactly: far fewer than products.
+        """
+        weight = self.settings.header_weight
+        headed = weight > 0 and index.header_vectors is not None
+        if filtered:
+            rows = np.flatnonzero(mask)
+            sims = index.vectors[rows] @ query
+        else:
+            nearest = [
+                (index.position[id], similarity)
+                for id, similarity in self.store.nearest(index.collection, query, depth)
+            ]
+            if not headed:
+                return nearest, max((s for _, s in nearest), default=0.0)
+            products = [(i, s) for i, s in nearest if index.columns["product"][i]]
+            documents = np.flatnonzero(~index.columns["product"])
+            rows = np.concatenate([np.array([i for i, _ in products], dtype=int), documents])
+            sims = np.concatenate(
+                [np.array([s for _, s in products]), index.vectors[documents] @ query]
+            )
+        scores = sims
+        if headed:
+            header = index.header_of[rows]
+            has = header >= 0
+            scores = sims.copy()
+            scores[has] = (sims[has] + weight * (index.header_vectors[header[has]] @ query)) / (
+                1 + weight
+            )
+        order = np.argsort(-scores, kind="stable")[:depth]
+        best = float(sims.max()) if len(sims) else 0.0
+        return [(int(rows[j]), float(scores[j])) for j in order], best
 
     def retrieve(self, question: str, k: int | None = None) -> list[Source]:
         return self.search(question, k=k).sources

@@ -198,6 +198,26 @@ class Chunk(BaseModel):
         return " › ".join(parts)
 
 
+class View(BaseModel):
+    """Another text of a chunk, embedded to rank it by and never shown: a document chunk's
+    header (`Chunk.context`), which several chunks of one section share. Views are stored
+    beside the chunks (cobbler.store), not among them."""
+
+    id: str
+    role: Literal["header"]
+    text: str
+
+    @classmethod
+    def header(cls, text: str) -> View:
+        # Content-derived, like a chunk's id: an unchanged header is not embedded again.
+        return cls(
+            id=f"h-{hashlib.sha256(text.encode()).hexdigest()[:24]}", role="header", text=text
+        )
+
+    def metadata(self) -> dict[str, Any]:
+        return {"role": self.role}
+
+
 class Source(Chunk):
     """A chunk retrieved for a question, numbered as the model and the shopper see it."""
 

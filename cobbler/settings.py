@@ -57,7 +57,7 @@ class Settings(BaseSettings):
     chunk_size: int = Field(800, ge=100, description="Characters per document chunk.")
     chunk_overlap: int = Field(100, ge=0)
     context_headers: Literal["none", "keywords", "vectors", "both"] = Field(
-        "none",
+        "keywords",
         description="Where a document chunk's header (folders, file, title, headings) is indexed "
         "with its text: for BM25, for the embedding, both or neither (measured in the README).",
     )
@@ -74,6 +74,18 @@ class Settings(BaseSettings):
     bm25_weight: float = Field(1.0, ge=0.0, description="Weight of keyword ranking in fusion.")
     dense_weight: float = Field(1.0, ge=0.0, description="Weight of vector ranking in fusion.")
     rrf_k: int = Field(60, ge=1, description="Reciprocal rank fusion constant.")
+    fusion: Literal["ranks", "scores"] = Field(
+        "scores",
+        description="How the keyword and vector rankings are fused: by reciprocal rank, or by "
+        "their scores (BM25 over its best, similarity from the depth-th best to the best), "
+        "weighted by COBBLER_BM25_WEIGHT and COBBLER_DENSE_WEIGHT.",
+    )
+    header_weight: float = Field(
+        0.0,
+        ge=0.0,
+        description="A document chunk's vector score: its text's similarity to the question "
+        "plus this much of its header's (folders, file, title, headings), over 1 + this.",
+    )
     join_neighbours: bool = Field(
         True, description="Show a document's adjacent chunks, both retrieved, as one source."
     )

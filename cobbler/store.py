@@ -3,6 +3,11 @@
 Each ingest writes a complete new collection (a "generation") and only then moves a
 one-record pointer to it, so a reader always sees the last complete index: an ingest
 that dies half-way leaves an unpublished generation that the next ingest deletes.
+
+A generation may have a sibling collection of *views*: other texts embedded for ranking
+its chunks (a document chunk's header), kept apart so that a nearest-neighbour search of
+the generation only ever finds chunks. It is written before the pointer moves and deleted
+with its generation.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from chromadb.config import Settings as ChromaSettings
 from pydantic import BaseModel, Field
 
 from cobbler.profile import Shop
-from cobbler.records import Chunk
+from cobbler.records import Chunk, View
 from cobbler.settings import Settings
 
 
@@ -201,9 +206,64 @@ class Store:
             metadatas=[c.metadata() for c in chunks],
         )
 
+    def _views_name(self, generation: str) -> str:
+        return generation.replace(f"{self.name}-g", f"{self.name}-views-g", 1)
+
+    def views(self, collection: Collection, page: int = 5000) -> Iterator[dict[str, Any]]:
+        """The views of a generation, a page at a time: ids, documents, metadatas,
+        embeddings (nothing for a generation built without them)."""
+        try:
+            views = self.client.get_collection(
+                self._views_name(collection.name), embedding_function=None
+            )
+        except Exception:  # chromadb raises several types for a missing collection
+            return
+        for offset in range(0, views.count(), page):
+            yield views.get(
+                include=["documents", "metadatas", "embeddings"], limit=page, offset=offset
+            )
+
+    def view_embeddings(self, collection: Collection | None, ids: list[str]) -> dict[str, Any]:
+        """The stored vectors of those of `ids` a generation's views hold, by id."""
+        if collection is None or not ids:
+            return {}
+        try:
+            views = self.client.get_collection(
+                self._views_name(collection.name), embedding_function=None
+            )
+        except Exception:
+            return {}
+        found: dict[str, Any] = {}
+        for start in range(0, len(ids), self.batch_size):
+            got = views.get(ids=ids[start : start + self.batch_size], include=["embeddings"])
+            found.update(zip(got["ids"], got["embeddings"]))
+        return found
+
+    def write_views(self, collection: Collection, views: list[View], vectors: Any) -> None:
+        """Add views to an unpublished generation."""
+        sibling = self.client.get_or_create_collection(
+            self._views_name(collection.name),
+            embedding_function=None,
+            configuration={"hnsw": {"space": "cosine"}},
+        )
+        for start in range(0, len(views), self.batch_size):
+            part = views[start : start + self.batch_size]
+            sibling.add(
+                ids=[v.id for v in part],
+                embeddings=vectors[start : start + self.batch_size],
+                documents=[v.text for v in part],
+                metadatas=[v.metadata() for v in part],
+            )
+
+    def _names(self) -> list[str]:
+        return [c.name if hasattr(c, "name") else str(c) for c in self.client.list_collections()]
+
     def discard(self, collection: Collection) -> None:
-        """Delete an unpublished generation (an ingest that failed half-way)."""
+        """Delete an unpublished generation (an ingest that failed half-way) and its views."""
         self.client.delete_collection(collection.name)
+        views = self._views_name(collection.name)
+        if views in self._names():
+            self.client.delete_collection(views)
 
     def new_generation(self, metadata: dict[str, Any]) -> Collection:
         name = f"{self.name}-g{time.time_ns()}"
@@ -223,7 +283,7 @@ class Store:
     def drop_unpublished(self) -> None:
         """Delete generations that are not the published one (old, or from a failed run)."""
         active = self.active_name()
-        for other in self.client.list_collections():
-            name = other.name if hasattr(other, "name") else str(other)
-            if name.startswith(f"{self.name}-g") and name != active:
+        keep = {active, self._views_name(active)} if active else set()
+        for name in self._names():
+            if name.startswith((f"{self.name}-g", f"{self.name}-views-g")) and name not in keep:
                 self.client.delete_collection(name)

@@ -1,7 +1,8 @@
 """One ingest run: scan the knowledge base, load every file, embed, publish a new index.
 
 Embeddings are reused by chunk id (a hash of the chunk's text) from the published
-index, so only new or changed text is sent through the encoder.
+index, so only new or changed text is sent through the encoder. The document chunks'
+headers are embedded too, once per distinct header, as views the retriever ranks by.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from cobbler.profile import (
     count_currencies,
     load_profile,
 )
-from cobbler.records import Chunk
+from cobbler.records import Chunk, View
 from cobbler.settings import Settings
 from cobbler.store import Store
 from cobbler.vocabulary import ProductWords, learn
@@ -51,7 +52,7 @@ DOCUMENT_SUFFIXES = {".md", ".markdown", ".txt", ".html", ".htm", ".pdf"}
 
 
 # Bump when parsing or chunking changes, so every store built before is re-ingested.
-PIPELINE_VERSION = 10
+PIPELINE_VERSION = 11
 WRITE_BATCH = 512  # chunks embedded and written per step: bounds memory on big catalogs
 # One well-formed multi-byte UTF-8 character (2, 3 or 4 bytes).
 _UTF8_MULTIBYTE = re.compile(
@@ -462,6 +463,26 @@ def _embed_batch(
     return np.asarray([vectors[c.id] for c in part], dtype=np.float32)
 
 
+def header_views(chunks: list[Chunk]) -> list[View]:
+    """Each distinct header of the document chunks, once."""
+    views = {v.id: v for v in (View.header(c.context) for c in chunks if c.context)}
+    return list(views.values())
+
+
+def _write_views(
+    views: list[View],
+    store: Store,
+    generation: Collection,
+    previous: Collection | None,
+    embedder: Embedder,
+) -> None:
+    vectors = store.view_embeddings(previous, [v.id for v in views])
+    fresh = [v for v in views if v.id not in vectors]
+    if fresh:
+        vectors.update(zip((v.id for v in fresh), embedder.embed([v.text for v in fresh])))
+    store.write_views(generation, views, np.asarray([vectors[v.id] for v in views], np.float32))
+
+
 LOCK_NAME = ".ingest.lock"
 LOCK_WAIT_S = 10.0
 
@@ -617,6 +638,8 @@ def ingest(
             bar.update(sum(c.id not in reusable for c in part))
         if pending is not None:
             pending.result()
+        if views := header_views(chunks):
+            _write_views(views, store, generation, previous, embedder)
     except BaseException:
         writer.shutdown(wait=True)
         store.discard(generation)  # never leave a half-built generation behind

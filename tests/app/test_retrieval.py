@@ -80,3 +80,71 @@ def test_a_chunk_joins_its_retrieved_neighbour_in_the_same_section():
     )
     # Row 1 is joined by row 0 (adjacent, same section); row 2 is another section.
     assert _joined(index, [1, 3, 0, 2], k=3) == [[1, 0], 3, 2]
+
+
+def test_a_section_is_found_by_what_its_headings_say(tmp_path, embedder):
+    """A chunk whose text never names its topic is still found by its file name, title and
+    heading (its header, embedded at ingest), weighted by COBBLER_HEADER_WEIGHT."""
+    from cobbler.store import Store, open_client
+    from ingest.pipeline import ingest
+    from tests.conftest import make_settings
+
+    kb = tmp_path / "kb"
+    kb.mkdir()
+    (kb / "warranty.md").write_text(
+        "# Warranty\n\n## Faulty items\n\n"
+        "Send us a photo and the order number within two years and we repair it or swap it.\n"
+    )
+    (kb / "care.md").write_text(
+        "# Looking after your things\n\n## Stains\n\n"
+        "Send us a photo of the stain and the order number and we reply within two days.\n"
+    )
+    settings = make_settings(tmp_path, kb_dir=kb)
+    ingest(settings, embedder, open_client(settings))
+    store = Store(open_client(settings), settings.collection)
+    question = "Is a faulty item covered by the warranty?"
+    index = Retriever(embedder, store, settings).index()
+    documents = ~index.columns["product"]
+    warranty = next(i for i, m in enumerate(index.metadatas) if m["source"] == "warranty.md")
+    care = 1 - warranty  # one chunk each
+    margins = {}
+    for weight in (0.0, 0.6):
+        retriever = Retriever(
+            embedder, store, settings.model_copy(update={"header_weight": weight})
+        )
+        ranked, _ = retriever._dense(index, retriever.embed(question), documents, True, 2)
+        margins[weight] = dict(ranked)[warranty] - dict(ranked)[care]
+    assert margins[0.6] > margins[0.0]
+    headed = settings.model_copy(update={"header_weight": 0.6})
+    found = Retriever(embedder, store, headed).search(question, dense_only=True).sources
+    assert found[0].source == "warranty.md"
+
+
+def test_keywords_read_a_document_header_and_fusion_adds_the_scaled_scores(tmp_path, embedder):
+    """BM25 reads a document chunk's header (COBBLER_CONTEXT_HEADERS=keywords), so a word of
+    its file name finds it; fusion by score gives each side's best 1 and its last candidate
+    0, so a chunk both sides put first scores 2."""
+    from cobbler.store import Store, open_client
+    from ingest.pipeline import ingest
+    from tests.conftest import make_settings
+
+    kb = tmp_path / "kb"
+    kb.mkdir()
+    (kb / "kettle-descaling.md").write_text(
+        "# Kettles\n\nFill it with equal parts vinegar and water, boil, then rinse it twice.\n"
+    )
+    (kb / "delivery.md").write_text("# Delivery\n\nParcels arrive within three working days.\n")
+    (kb / "hours.md").write_text("# Opening hours\n\nThe shop opens at nine on weekdays.\n")
+    settings = make_settings(tmp_path, kb_dir=kb)
+    assert settings.context_headers == "keywords" and settings.fusion == "scores"
+    ingest(settings, embedder, open_client(settings))
+    store = Store(open_client(settings), settings.collection)
+    question = "How do I go about descaling?"
+    retriever = Retriever(embedder, store, settings)
+    found = retriever.search(question, keywords_only=True).sources
+    assert [s.source for s in found] == ["kettle-descaling.md"]  # "descaling" is in no text
+    unheaded = settings.model_copy(update={"context_headers": "none"})
+    assert Retriever(embedder, store, unheaded).search(question, keywords_only=True).sources == []
+    fused = retriever.search(question).sources
+    assert fused[0].source == "kettle-descaling.md" and fused[0].score == 2.0
+    assert fused[-1].score == 0.0  # the vector side's last candidate, no keyword

@@ -50,6 +50,24 @@ def test_reingest_touches_only_what_changed(tmp_path, embedder, kb_copy):
     assert removed.name not in {s.rsplit("/", 1)[-1] for s in sources}
     names = [c.name for c in client.list_collections() if c.name.startswith("cobbler-g")]
     assert names == [changed.collection]  # the old generation is gone
+    views = [c.name for c in client.list_collections() if c.name.startswith("cobbler-views-g")]
+    assert views == [changed.collection.replace("cobbler-g", "cobbler-views-g")]  # and its views
+
+
+def test_each_document_header_is_stored_once_as_a_view(bundled_store):
+    """The retriever ranks document chunks by their headers too: ingest embeds each distinct
+    header once, beside the chunks, never among them."""
+    from cobbler.records import Chunk
+
+    store, report = bundled_store
+    collection = store.require_active()
+    got = collection.get(include=["documents", "metadatas"])
+    rows = zip(got["ids"], got["documents"], got["metadatas"])
+    chunks = [Chunk.from_store(id, text, meta) for id, text, meta in rows]
+    headers = {c.context for c in chunks if c.kind == "document"}
+    views = [v for page in store.views(collection) for v in page["documents"]]
+    assert sorted(views) == sorted(headers) and len(headers) > 5
+    assert collection.count() == report.products + report.document_chunks  # no view among them
 
 
 def test_strict_run_with_a_bad_file_publishes_nothing(tmp_path, embedder, kb_copy):
