@@ -102,7 +102,13 @@ class Index:
     header_of: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))
 
     @classmethod
-    def load(cls, store: Store, collection: Collection, headers: bool = False) -> Index:
+    def load(
+        cls,
+        store: Store,
+        collection: Collection,
+        headers: bool = False,
+        header_vectors: bool = False,
+    ) -> Index:
         """`headers`: a document chunk's header (file, title, headings) is read by BM25 too."""
         ids, texts, metadatas, vectors = [], [], [], []
         for got in store.contents(collection):
@@ -140,7 +146,8 @@ class Index:
         }
         if index.bm25 is not None:
             index.postings = _postings(index.bm25)
-        index._load_headers(store)
+        if header_vectors:  # only read when COBBLER_HEADER_WEIGHT uses them: not at every load
+            index._load_headers(store)
         return index
 
     def _load_headers(self, store: Store) -> None:
@@ -307,7 +314,9 @@ class Retriever:
                 if self._index is None or self._index.collection.name != name:
                     collection = self._compatible(self.store.require_active())
                     headers = self.settings.context_headers in ("keywords", "both")
-                    self._index = Index.load(self.store, collection, headers)
+                    self._index = Index.load(
+                        self.store, collection, headers, self.settings.header_weight > 0
+                    )
         return self._index
 
     def _compatible(self, collection: Collection) -> Collection:

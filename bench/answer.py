@@ -21,7 +21,7 @@ from pathlib import Path
 import cobbler  # noqa: F401
 from app.generation import build_messages, system_prompt
 from app.wiring import build_assistant
-from bench.common import ROOT, table
+from bench.common import ROOT, percentile, table
 from bench.servers import app_server
 from cobbler.settings import Settings, load_settings
 
@@ -56,11 +56,6 @@ def _prefill_speed(llm, prompt_tokens: list[int]) -> float:
     speed = len(prompt_tokens) / (time.perf_counter() - started)
     llm.reset()
     return speed
-
-
-def _p(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * (len(ordered) - 1) + 0.5))]
 
 
 def _memory(pid: int) -> dict[str, float]:
@@ -143,14 +138,14 @@ def main(argv: list[str] | None = None) -> None:
     rows = [
         (
             "time to first token",
-            f"median {statistics.median(ttft):.2f} s, p90 {_p(ttft, 0.9):.2f} s "
+            f"median {statistics.median(ttft):.2f} s, p90 {percentile(ttft, 0.9):.2f} s "
             f"(targets <= 3.0 s, <= 4.5 s; min {min(ttft):.2f}, max {max(ttft):.2f})",
         ),
         (
             "prompt tokens",
-            f"median {statistics.median(prompts):.0f}, p90 {_p(prompts, 0.9):.0f}; evaluated "
-            f"per turn (not cached) median {statistics.median(evaluated):.0f}, "
-            f"p90 {_p(evaluated, 0.9):.0f}",
+            f"median {statistics.median(prompts):.0f}, p90 {percentile(prompts, 0.9):.0f}; "
+            f"evaluated per turn (not cached) median {statistics.median(evaluated):.0f}, "
+            f"p90 {percentile(evaluated, 0.9):.0f}",
         ),
         (
             "raw prefill speed",

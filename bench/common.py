@@ -35,3 +35,9 @@ def table(title: str, rows: list[tuple[str, str]]) -> None:
     print(f"\n{title}")
     for name, value in rows:
         print(f"  {name:<{width}}  {value}")
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The value at fraction `q` (0.9: the 90th percentile) of `values`, nearest rank."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * (len(ordered) - 1) + 0.5))]

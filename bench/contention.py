@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable
 
 import cobbler  # noqa: F401
-from bench.common import table
+from bench.common import percentile, table
 from cobbler.embeddings import Embedder
 from cobbler.settings import Settings, load_settings
 
@@ -60,11 +60,6 @@ def _generating(settings: Settings, stop: threading.Event, started: threading.Ev
             started.set()
             if stop.is_set():
                 break
-
-
-def _p(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * (len(ordered) - 1) + 0.5))]
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -116,8 +111,8 @@ def main(argv: list[str] | None = None) -> None:
         rows.append(
             (
                 f"{backend}, {threads} thread{'s' if threads > 1 else ''}",
-                f"alone p50 {quiet:.0f} ms p90 {_p(alone[i], 0.9):.0f}; during generation "
-                f"p50 {loaded:.0f} ms p90 {_p(busy[i], 0.9):.0f} (x{loaded / quiet:.1f})",
+                f"alone p50 {quiet:.0f} ms p90 {percentile(alone[i], 0.9):.0f}; during generation "
+                f"p50 {loaded:.0f} ms p90 {percentile(busy[i], 0.9):.0f} (x{loaded / quiet:.1f})",
             )
         )
     rows.append(("target", "p50 <= 40 ms during generation with the app's encoder"))

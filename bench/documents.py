@@ -21,7 +21,7 @@ import cobbler  # noqa: F401
 from app.evaluation import Test, TutorialBaseline, load_tests
 from app.generation import system_prompt
 from app.wiring import build_assistant
-from bench.common import ROOT, table
+from bench.common import ROOT, percentile, table
 from cobbler.embeddings import Embedder
 from cobbler.settings import load_settings
 from cobbler.store import open_client
@@ -37,11 +37,6 @@ TUTORIAL_K = 4  # LangChain's as_retriever() default, as in the course
 def _recall(test: Test, answer: str) -> float:
     text = answer.casefold()
     return sum(k.casefold() in text for k in test.keywords) / len(test.keywords)
-
-
-def _p(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * (len(ordered) - 1) + 0.5))]
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -101,7 +96,7 @@ def main(argv: list[str] | None = None) -> None:
             tut["prompt"].append(chat.prompt_stats[0])
 
     def spread(values: list[float], unit: str = " s") -> str:
-        return f"{statistics.median(values):.2f}{unit} / {_p(values, 0.9):.2f}{unit}"
+        return f"{statistics.median(values):.2f}{unit} / {percentile(values, 0.9):.2f}{unit}"
 
     rows = []
     for name, f in figures.items():

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
 import tempfile
 import threading
@@ -21,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from app.ui import SOURCES_OPEN
-from bench.common import table
+from bench.common import percentile, table
 from bench.servers import app_server, free_port, serve
 
 # (question, a word its answer or sources must contain), asked in turn with each shopper
@@ -105,16 +104,11 @@ def _shopper(
                 result.mixed_up.append(f"{question!r} → {final[:120]!r}")
 
 
-def _pct(values: list[float], q: float) -> float:
-    if len(values) < 2:
-        return values[0] if values else float("nan")
-    return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1]
-
-
 def spread(values: list[float]) -> str:
     if not values:
         return "none"
-    return f"{_pct(values, 50):.2f} s / {_pct(values, 95):.2f} s (max {max(values or [0]):.2f})"
+    p50, p95 = percentile(values, 0.5), percentile(values, 0.95)
+    return f"{p50:.2f} s / {p95:.2f} s (max {max(values):.2f})"
 
 
 def _round(url: str, sessions: int, questions: int, deadline_s: float, raw: bool = False) -> Any:

@@ -209,14 +209,20 @@ class Store:
     def _views_name(self, generation: str) -> str:
         return generation.replace(f"{self.name}-g", f"{self.name}-views-g", 1)
 
-    def views(self, collection: Collection, page: int = 5000) -> Iterator[dict[str, Any]]:
-        """The views of a generation, a page at a time: ids, documents, metadatas,
-        embeddings (nothing for a generation built without them)."""
+    def _views_of(self, collection: Collection) -> Collection | None:
+        """A generation's views, or None for a generation built without them."""
         try:
-            views = self.client.get_collection(
+            return self.client.get_collection(
                 self._views_name(collection.name), embedding_function=None
             )
         except Exception:  # chromadb raises several types for a missing collection
+            return None
+
+    def views(self, collection: Collection, page: int = 5000) -> Iterator[dict[str, Any]]:
+        """The views of a generation, a page at a time: ids, documents, metadatas,
+        embeddings (nothing for a generation built without them)."""
+        views = self._views_of(collection)
+        if views is None:
             return
         for offset in range(0, views.count(), page):
             yield views.get(
@@ -227,11 +233,8 @@ class Store:
         """The stored vectors of those of `ids` a generation's views hold, by id."""
         if collection is None or not ids:
             return {}
-        try:
-            views = self.client.get_collection(
-                self._views_name(collection.name), embedding_function=None
-            )
-        except Exception:
+        views = self._views_of(collection)
+        if views is None:
             return {}
         found: dict[str, Any] = {}
         for start in range(0, len(ids), self.batch_size):
