@@ -89,6 +89,19 @@ class Settings(BaseSettings):
     join_neighbours: bool = Field(
         True, description="Show a document's adjacent chunks, both retrieved, as one source."
     )
+    neighbour_lift: float = Field(
+        0.5,
+        ge=0.0,
+        description="A document chunk's fused score is raised by this much of the better of "
+        "its two neighbours' in its file (the chunks before and after it), when they are "
+        "candidates too: a passage that runs across a chunk boundary rises as one (fusion by "
+        "scores only).",
+    )
+    keyword_pairs: bool = Field(
+        False,
+        description='BM25 also reads pairs of adjacent words ("late fee" as late_fee) in the '
+        "chunks and the question.",
+    )
     min_relevance: float = Field(
         0.35, description="Below this vector similarity a policy question counts as unanswered."
     )

@@ -50,6 +50,39 @@ def test_keyword_tokens_are_stemmed_prose_and_whole_codes():
     assert tokenize("Naïve cafés") == ["naïve", "cafés"]  # accented words as typed
 
 
+def test_word_pairs_join_words_that_stand_next_to_each_other():
+    from app.retrieval import keyword_tokens, word_pairs
+
+    assert word_pairs("Late fees for the rent") == ["lat_fee"]  # "for the" breaks the pair
+    assert word_pairs("late fee\nnotice") == ["lat_fee"]  # and so does a new line
+    assert word_pairs("the AB-1200 boot") == ["ab-1200_ab", "ab_1200", "1200_boot"]
+    assert keyword_tokens("late fee", pairs=True) == ["lat", "fee", "lat_fee"]
+    assert keyword_tokens("late fee") == tokenize("late fee")
+
+
+def test_a_document_chunk_is_lifted_by_its_neighbour_and_products_keep_the_lead():
+    from types import SimpleNamespace
+
+    from app.retrieval import _lift_neighbours
+
+    metadatas = [
+        {"kind": "document", "source": "a.md", "part": 0},
+        {"kind": "document", "source": "a.md", "part": 1},
+        {"kind": "document", "source": "b.md", "part": 0},
+        {"kind": "product"},
+    ]
+    index = SimpleNamespace(
+        metadatas=metadatas, neighbour={("a.md", 0): 0, ("a.md", 1): 1, ("b.md", 0): 2}
+    )
+    lifted = _lift_neighbours(index, {0: 0.6, 1: 0.5, 2: 0.8, 3: 0.9}, 0.5)
+    # a.md's two chunks (0.6 + 0.25, 0.5 + 0.3) pass b.md's lone one (0.8) ...
+    assert sorted(lifted, key=lifted.get, reverse=True) == [3, 0, 1, 2]
+    # ... and the best document is scaled back to the best document score before (0.8),
+    # so the product still leads.
+    assert max(lifted[i] for i in (0, 1, 2)) == 0.8
+    assert lifted[3] == 0.9
+
+
 def test_adjacent_chunks_read_as_one_text_with_the_overlap_said_once():
     from app.retrieval import _stitch
 
