@@ -52,6 +52,9 @@ class Catalog(BaseModel):
     # products are for: tells a product's name ("Ladies Rocker Recliner", in no women's
     # department) from words that ask for a kind of product.
     name_trigrams: dict[str, set[str]] = Field(default_factory=dict)
+    # A knowledge base of documents alone has nothing to filter: "a salary under $80,000"
+    # or "the annual budget" must not become a price limit or a cheapest-first order.
+    sells_products: bool = True
 
     @classmethod
     def build(
@@ -76,6 +79,7 @@ class Catalog(BaseModel):
                 audiences.setdefault(run, set()).update(tags)
         return cls(
             shop=shop,
+            sells_products=bool(products),
             brands={m["brand_key"]: m["brand"] for m in products if m.get("brand_key")},
             vocabulary=vocabulary,
             names={w for text in named for w in (*stems(text), *_WORD.findall(text))},
@@ -342,6 +346,8 @@ def _mask(text: str, bounds: PriceBounds) -> str:
 def parse(question: str, catalog: Catalog, about_products: bool = False) -> Constraints:
     """The constraints a question states on its own. `about_products`: the conversation is
     about products, so a name the shop does not sell is a brand it lacks ("what about X?")."""
+    if not catalog.sells_products:
+        return Constraints()
     shop = catalog.shop
     vocabulary = shop.vocabulary
     bounds = price_bounds(question, default=shop.currency)

@@ -103,6 +103,15 @@ def test_a_price_in_another_currency_is_not_compared_silently():
     assert parse("sencha under 2000 yen", tea).describe(tea.shop) == "sencha under ¥2,000"
 
 
+def test_a_knowledge_base_of_documents_alone_reads_no_product_filters(tmp_path):
+    (tmp_path / "pay.md").write_text("# Pay\nEngineers earn a salary under $80,000 a year.\n")
+    documents = catalog_of(tmp_path)
+    assert not documents.sells_products
+    for question in ("Is the salary under $80,000?", "What is the annual marketing budget?"):
+        assert not parse(question, documents).about_products
+    assert parse("slippers under £30", catalog_of(BUNDLED_KB)).price_max == 30.0
+
+
 def test_a_bare_audience_word_is_loose_and_a_clear_one_is_not():
     assert parse("ladies slippers", catalog_of(BUNDLED_KB)).loose == ["audience"]
     assert parse("slippers for women", catalog_of(BUNDLED_KB)).loose == []
