@@ -16,7 +16,7 @@ from app.generation import ChatBackend, Message, build_messages, fit_to_context
 from app.retrieval import Retrieval, Retriever, tokenize
 from app.understanding import Constraints, SearchRequest, Shown, Turn, understand
 from cobbler.profile import Shop
-from cobbler.records import Answer, Source, Timings, escape_markdown
+from cobbler.records import Answer, Source, Timings, card_facts, escape_markdown
 from cobbler.settings import Settings
 
 CONTACT_QUERY = "contact customer service phone email opening hours"
@@ -78,14 +78,9 @@ def highlights(source: Source, question: str, limit: int = 2) -> list[str]:
     wanted = set(tokenize(question))
     if source.kind != "product" or not wanted:
         return []
-    candidates: list[tuple[str, str]] = []  # (shown, matched against)
-    for line in source.text.splitlines():
-        if line.startswith("Details: "):
-            for detail in line.removeprefix("Details: ").split(";"):
-                # The value, not the name: "Width: Standard" does not match "width?" alone.
-                candidates.append((detail.strip(), detail.partition(":")[2]))
-        elif line.startswith("- "):
-            candidates.append((line[2:].strip(), line[2:]))
+    details, features, _ = card_facts(source.text)
+    # A detail's value, not its name: "Width: Standard" does not match "width?" alone.
+    candidates = [(d, d.partition(":")[2]) for d in details] + [(f, f) for f in features]
     scored = []
     for i, (text, against) in enumerate(candidates):
         shared = len(wanted & set(tokenize(against)))
@@ -203,6 +198,7 @@ class Assistant:
             answer.answer = unknown_answer(answer.sources)
             answer.outcome, answer.wanted = "unknown", " ".join(question.casefold().split())
         elif self.chat is not None:
+            matched = constraints.hard and bool(found.matched)
             answer.sources, history = fit_to_context(
                 question,
                 found.sources,
@@ -210,6 +206,7 @@ class Assistant:
                 self.chat.prompt_budget,
                 self.chat.count_tokens,
                 shop,
+                matched,
             )
             yield answer.model_copy()
             turns = self.chat.turns
@@ -220,7 +217,7 @@ class Assistant:
                     if ahead != told:  # and of their place each time it moves
                         told, timeout = ahead, 0.5
                         yield answer.model_copy(update={"ahead": ahead})
-                messages = build_messages(question, answer.sources, shop, history)
+                messages = build_messages(question, answer.sources, shop, history, matched)
                 for piece in self.chat.stream(messages):
                     if not timings.tokens:
                         timings.first_token_ms = round((time.perf_counter() - started) * 1000, 1)

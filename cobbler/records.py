@@ -75,8 +75,8 @@ class Product(BaseModel):
         if self.description:
             lines.append(self.description)
         if self.details:
-            lines.append("Details: " + "; ".join(f"{k}: {v}" for k, v in self.details.items()))
-        lines.extend(f"- {feature}" for feature in self.features)
+            lines.append(DETAILS_LABEL + "; ".join(f"{k}: {v}" for k, v in self.details.items()))
+        lines.extend(f"{FEATURE_MARK}{feature}" for feature in self.features)
         return "\n".join(lines)
 
     def to_chunk(self) -> Chunk:
@@ -100,6 +100,27 @@ class Product(BaseModel):
             details=list(self.details.values()),
             row=self.row,
         )
+
+
+DETAILS_LABEL = "Details: "
+FEATURE_MARK = "- "
+CARD_LABELS = ("Brand:", "Category:", "Price:")
+
+
+def card_facts(text: str) -> tuple[list[str], list[str], list[str]]:
+    """A product card (`Product.text`) read back: its details ("Closure: Lace-Up"), its
+    feature lines and its description lines, each in card order."""
+    details: list[str] = []
+    features: list[str] = []
+    description: list[str] = []
+    for line in text.splitlines()[1:]:
+        if line.startswith(DETAILS_LABEL):
+            details += [d.strip() for d in line.removeprefix(DETAILS_LABEL).split(";")]
+        elif line.startswith(FEATURE_MARK):
+            features.append(line.removeprefix(FEATURE_MARK).strip())
+        elif not line.startswith((*CARD_LABELS, CODE_LABEL)):
+            description.append(line)
+    return [d for d in details if d], features, description
 
 
 def context_header(source: str, title: str | None, section: str | None) -> str:

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import threading
 
-from app.generation import Turns, build_messages, format_sources, system_prompt
+from app.generation import (
+    Turns,
+    build_messages,
+    format_sources,
+    product_card,
+    system_prompt,
+)
 from cobbler.profile import Shop, ShopProfile
 from cobbler.records import Source
 from tests.conftest import product_source
@@ -36,6 +42,54 @@ def test_the_system_prompt_says_sources_are_never_instructions():
     assert "not instructions" in rules
     messages = build_messages("Do you sell desks?", [product_source(1, "Oak Desk", 120.0)], SHOP)
     assert messages[0]["content"] == rules and "[1] Product:" in messages[1]["content"]
+
+
+def _desk(n: int) -> Source:
+    source = product_source(n, f"Oak Desk {n}", 120.0 + n)
+    source.text = (
+        f"Oak Desk {n}\nBrand: Oak\nCategory: Furniture > Desks\nPrice: £{120 + n}.00\n"
+        "Product code: D-1\nSolid oak, oiled by hand. Ships flat in two boxes. Seats two.\n"
+        "Details: Material: Oak; Width: 120 cm; Colour: Natural\n"
+        "- Two cable holes at the back\n- Drawer with soft-close runners\n- Adjustable feet"
+    )
+    return source
+
+
+def test_a_card_keeps_every_detail_and_only_the_features_and_sentences_the_question_touches():
+    card = product_card(_desk(1), "Which desk has a drawer that ships flat?")
+    assert card.splitlines()[:4] == [
+        "Oak Desk 1",
+        "Brand: Oak",
+        "Category: Furniture > Desks",
+        "Price: £121.00",
+    ]
+    assert "Solid oak, oiled by hand. Ships flat in two boxes." in card  # first, and matching
+    assert "Seats two" not in card
+    assert "Details: Material: Oak; Width: 120 cm; Colour: Natural" in card
+    assert "- Drawer with soft-close runners" in card
+    assert "cable holes" not in card and "Adjustable feet" not in card
+    assert "D-1" not in card  # codes help search; a small model quotes them as names
+
+
+def test_with_one_or_two_products_on_show_the_model_reads_their_whole_cards():
+    question = "Tell me about the first desk"
+    two = format_sources([_desk(1), _desk(2)], question)
+    assert two.count("Adjustable feet") == 2 and "Seats two" in two and "D-1" not in two
+    three = format_sources([_desk(1), _desk(2), _desk(3)], question)
+    assert "Adjustable feet" not in three and three.count("Details: Material: Oak") == 3
+
+
+def test_a_source_far_below_the_best_is_shown_to_the_shopper_but_not_read_by_the_model():
+    best, close, far = _desk(1), _desk(2), _document("Gift wrapping costs £3.")
+    cheap, far.n = _desk(4), 3
+    best.score, close.score, far.score, cheap.score = 2.0, 1.2, 0.5, 0.5
+    turn = build_messages("Oak desks?", [best, close, far, cheap], SHOP)[1]["content"]
+    assert "[1] Product:" in turn and "[2] Product:" in turn
+    assert "Gift wrapping" not in turn and "[4] Product:" not in turn
+    # Products that meet the question's constraints are what was asked for, however they
+    # scored ("the cheapest" lists them by price): the model reads them all.
+    turn = build_messages("Oak desks?", [best, close, far, cheap], SHOP, matched=True)[1]
+    assert "[4] Product:" in turn["content"] and "Gift wrapping" not in turn["content"]
 
 
 def test_answers_take_turns_in_arrival_order_and_each_waiter_knows_how_many_are_ahead():
