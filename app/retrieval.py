@@ -306,8 +306,8 @@ def _lift_neighbours(index: Index, fused: dict[int, float], weight: float) -> di
 
     Products have no neighbours, so the documents are then scaled back until the best of
     them has its score from before: the lift reorders documents among themselves, and does
-    not decide whether a product or a document leads ("waterproof walking boots" stays with
-    the boots, not the page on re-proofing them)."""
+    not decide whether a product or a document leads (a search for a product stays with the
+    product, not with a care guide that mentions it)."""
     lifted = {}
     for i, score in fused.items():
         meta = index.metadatas[i]

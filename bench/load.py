@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from gradio_client.utils import apply_diff
+
 from app.ui import SOURCES_OPEN
 from bench.common import percentile, table
 from bench.servers import app_server, free_port, serve
@@ -73,13 +75,6 @@ class Endpoint:
         return cls(config.get("api_prefix", "/gradio_api"), chat["id"], inputs)
 
 
-def apply_diff(value: Any, diff: Any) -> Any:
-    """A streamed output after one update: Gradio sends the first whole, then as edits."""
-    from gradio_client.utils import apply_diff as apply
-
-    return apply(value, diff)
-
-
 def _messages(output: Any) -> list[str]:
     """The assistant messages of one update: [sources, answer] or [answer]."""
     if isinstance(output, list):
@@ -114,6 +109,7 @@ async def _ask(http: Any, endpoint: Endpoint, session: str, question: str) -> di
                 break
             if kind != "process_generating":
                 continue
+            # Gradio sends a streamed output whole the first time, then as edits to it.
             update = message["output"]["data"][0]
             output = update if output is None else apply_diff(output, update)
             messages, now = _messages(output), time.perf_counter() - started

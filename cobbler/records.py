@@ -19,6 +19,11 @@ Outcome = Literal["answered", "none", "unknown", "fallback"]
 
 TAG_PREFIXES = ("type_", "for_")
 CODE_LABEL = "Product code:"
+# A product card's layout (`Product.text`), read back by `card_facts`.
+BRAND_LABEL, CATEGORY_LABEL, PRICE_LABEL = "Brand: ", "Category: ", "Price: "
+CARD_LABELS = (BRAND_LABEL, CATEGORY_LABEL, PRICE_LABEL)
+DETAILS_LABEL = "Details: "
+FEATURE_MARK = "- "
 
 
 def format_price(price_min: float | None, price_max: float | None, currency: str | None) -> str:
@@ -66,10 +71,10 @@ class Product(BaseModel):
         """What is embedded, indexed for BM25 and shown to the model: reads like a shop card."""
         lines = [self.title]
         if self.brand:
-            lines.append(f"Brand: {self.brand}")
+            lines.append(f"{BRAND_LABEL}{self.brand}")
         if self.category:
-            lines.append(f"Category: {self.category}")
-        lines.append(f"Price: {self.price_label}")
+            lines.append(f"{CATEGORY_LABEL}{self.category}")
+        lines.append(f"{PRICE_LABEL}{self.price_label}")
         if self.asin:
             lines.append(f"{CODE_LABEL} {self.asin}")
         if self.description:
@@ -100,11 +105,6 @@ class Product(BaseModel):
             details=list(self.details.values()),
             row=self.row,
         )
-
-
-DETAILS_LABEL = "Details: "
-FEATURE_MARK = "- "
-CARD_LABELS = ("Brand:", "Category:", "Price:")
 
 
 def card_facts(text: str) -> tuple[list[str], list[str], list[str]]:
