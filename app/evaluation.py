@@ -313,17 +313,19 @@ def evaluate_answers(assistant: Assistant, tests: Sequence[Test]) -> AnswerRepor
         missing = [k for k in test.keywords if k.casefold() not in text]
         cited = {int(n) for n in re.findall(r"\[(\d+)\]", answer.answer)}
         numbers = {s.n for s in answer.sources}
-        # Every amount in any currency is a product's own price (in its currency) or is
-        # written in a source or the question.
+        # Every amount in any currency is the price (in its currency) of a product in the
+        # sources or shown in an earlier turn ("cheaper than the £60 pair"), or is written in
+        # a source or the question.
         currency = sources_currency(answer.sources)
         written = money_mentions(" ".join(s.text for s in answer.sources), currency)
         written += money_mentions(test.question, currency)
+        priced = [*answer.sources, *(shown for turn in earlier for shown in turn.shown)]
         unsupported = [
             answer.answer[start:end]
             for value, code, start, end in money_mentions(answer.answer, currency)
             if not any(
                 abs(value - q) < 0.005 and s.currency in (None, code)
-                for s in answer.sources
+                for s in priced
                 for q in (s.price_min, s.price_max)
                 if q is not None
             )

@@ -18,6 +18,8 @@ from cobbler.settings import Settings
 
 log = logging.getLogger(__name__)
 
+SEED = 42  # sampling at temperature > 0: the same prompt gets the same answer
+
 SYSTEM_PROMPT = """\
 You are {assistant}, the friendly assistant of {shop}{sells}{country}.
 Use only the numbered sources to answer. \
@@ -270,6 +272,11 @@ class ChatModel:
         # were a prefix still in its cache from the turn before (the rules, at least).
         self.prompt_stats = (0, 0)
         self._count_next_eval = False
+        # Tokens of the rules every prompt opens with, once warm. Each turn reuses exactly
+        # these from the cache and evaluates the rest: a longer prefix left by the turn before
+        # would be evaluated in other batches, which shifts the numbers slightly and, when
+        # sampling, at times the words. A shopper's answer must not depend on who asked before.
+        self._rules_tokens: int | None = None
         evaluate = self.llm.eval
 
         def counted(tokens: Sequence[int]) -> None:
@@ -301,12 +308,22 @@ class ChatModel:
     def warm(self, system: str) -> None:
         """Evaluate the fixed rules once at start-up: every turn begins with them, so
         llama.cpp keeps them in its cache and no shopper waits for them again."""
+        seen = []
         with self.turns():
-            messages = [{"role": "system", "content": system}, {"role": "user", "content": "Hi"}]
-            for _ in self.stream(messages, max_tokens=1):
-                pass
+            self._rules_tokens = None
+            for hello in ("Hi", "Hello"):  # what the two prompts share is the rules' part
+                messages = [
+                    {"role": "system", "content": system},
+                    {"role": "user", "content": hello},
+                ]
+                for _ in self.stream(messages, max_tokens=1):
+                    pass
+                seen.append(self.llm.input_ids[: self.llm.n_tokens].tolist())
+            self._rules_tokens = self.llm.longest_token_prefix(*seen)
 
     def stream(self, messages: list[Message], max_tokens: int | None = None) -> Iterator[str]:
+        if self._rules_tokens is not None:
+            self.llm.n_tokens = min(self.llm.n_tokens, self._rules_tokens)
         self._count_next_eval = True
         for part in self.llm.create_chat_completion(
             messages=messages,
@@ -315,6 +332,9 @@ class ChatModel:
             repeat_penalty=self.settings.repeat_penalty,
             stop=STOP,
             stream=True,
+            # The same seed every turn: else llama-cpp-python draws each turn's seed from the
+            # turn before, and an answer would depend on how many were written before it.
+            seed=SEED,
         ):
             text = part["choices"][0]["delta"].get("content")
             if text:
@@ -376,6 +396,7 @@ class RemoteChatModel:
                     max_tokens=self.settings.max_tokens,
                     stop=STOP[:4],  # the OpenAI API takes at most four
                     stream=True,
+                    seed=SEED,
                     # llama.cpp's server reads this; other servers ignore unknown fields.
                     extra_body={"repeat_penalty": self.settings.repeat_penalty},
                 ) as parts

@@ -38,6 +38,21 @@ def test_each_turn_evaluates_only_what_follows_the_rules_llama_cpp_already_holds
     assert 0 < evaluated <= tokens - assistant.chat.count_tokens(rules)  # rules from the cache
 
 
+def test_an_answer_does_not_depend_on_what_was_asked_before_even_when_sampling(
+    assistant, monkeypatch
+):
+    from app.generation import system_prompt
+
+    chat = assistant.chat
+    monkeypatch.setattr(chat, "settings", chat.settings.model_copy(update={"temperature": 0.7}))
+    chat.warm(system_prompt(assistant.retriever.catalog().shop))
+    question = "How do I track my order?"
+    first = assistant.ask(question).answer
+    assistant.ask("How do I track my parcel?")  # leaves a longer shared prefix in the cache
+    assistant.ask("Do you have waterproof walking boots under £90?")
+    assert assistant.ask(question).answer == first
+
+
 def test_catalog_answers_carry_only_valid_citations_and_real_prices(assistant):
     for question in ["Do you have waterproof walking boots under £90?", "Any sandals for girls?"]:
         answer = assistant.ask(question)

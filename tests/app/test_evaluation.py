@@ -136,3 +136,29 @@ def test_eval_retrieval_compares_four_retrievers_on_one_split(tmp_path):
         assert report["overall"]["n"] == 1 and list(report["by_split"]) == ["tune"]
         assert report["overall"]["recall"] == 1.0  # three files: the right one is in the top 10
     assert result["hybrid"]["overall"]["mrr"] == 1.0
+
+
+def test_an_amount_shown_in_an_earlier_turn_is_supported_and_one_shown_nowhere_is_not():
+    # A scripted assistant: the model cannot be made to write a chosen amount, and the judge
+    # of amounts is what is tested here.
+    from app.evaluation import Test, evaluate_answers
+    from app.understanding import Shown, Turn
+    from cobbler.records import Answer, Timings
+
+    class Scripted:
+        def replay(self, messages):
+            shown = [Shown(id="p9", title="Earlier pair", price_min=80.5, currency="GBP")]
+            return [Turn(question=m["content"], shown=shown) for m in messages]
+
+        def ask(self, question, conversation):
+            sources = [product_source(1, "Cheaper pair", 61.99)]
+            amount = "£80.50" if conversation else "£70.00"
+            text = f"Here are ones cheaper than {amount}: Cheaper pair costs £61.99 [1]."
+            return Answer(answer=text, sources=sources, timings=Timings())
+
+    tests = [
+        Test(question="cheaper ones?", history=["What boots do you have?"], split="tune"),
+        Test(question="cheaper ones?", split="tune"),
+    ]
+    report = evaluate_answers(Scripted(), tests)  # type: ignore[arg-type]
+    assert [f.wrong for f in report.failures] == [["amount £70.00 in no source"]]
