@@ -45,7 +45,12 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--kb", type=Path, help="ingest this folder into a temporary store")
     evaluate.add_argument("--db", type=Path, help="vector store folder (COBBLER_DB_DIR)")
     evaluate.add_argument("--model", help="small, default, or a .gguf path (COBBLER_MODEL)")
-    evaluate.add_argument("--k", type=int, default=10, help="sources judged per question")
+    evaluate.add_argument(
+        "--k",
+        type=int,
+        help="retrieval: sources judged per question (default 10); answers, conversations and "
+        "attacks: sources given to the model (default COBBLER_K, as the app)",
+    )
     evaluate.add_argument("--compare-dense", action="store_true", help="also the plain retriever")
     evaluate.add_argument(
         "--compare",
@@ -166,7 +171,7 @@ def _evaluate(args: argparse.Namespace, settings: Settings) -> int:
             print(report.model_dump_json())
         else:
             model = assistant.chat.label if assistant.chat else "no model: searches only"
-            print(f"{args.tests} ({len(conversations)} conversations, {model})")
+            print(f"{args.tests} ({len(conversations)} conversations, {_setup(model, settings)})")
             print(evaluation.format_conversations(report, conversations))
         return 0
     if args.split != "all":
@@ -179,26 +184,32 @@ def _evaluate(args: argparse.Namespace, settings: Settings) -> int:
         if args.json:
             print(evaluation.dump(report))
         else:
-            print(f"{args.tests} ({len(tests)} tests, {assistant.chat.label})")
+            print(f"{args.tests} ({len(tests)} tests, {_setup(assistant.chat.label, settings)})")
             print(evaluation.format_answers(report))
         return 0
-    reports = {"hybrid": evaluation.evaluate_retrieval(assistant, tests, args.k)}
+    k = args.k or 10
+    reports = {"hybrid": evaluation.evaluate_retrieval(assistant, tests, k)}
     if args.compare_dense or args.compare:
-        reports["dense"] = evaluation.evaluate_retrieval(assistant, tests, args.k, "dense")
+        reports["dense"] = evaluation.evaluate_retrieval(assistant, tests, k, "dense")
     if args.compare:
-        reports["bm25"] = evaluation.evaluate_retrieval(assistant, tests, args.k, "bm25")
+        reports["bm25"] = evaluation.evaluate_retrieval(assistant, tests, k, "bm25")
         if args.kb:
             tutorial = evaluation.TutorialBaseline(args.kb, assistant.retriever.embedder)
             reports["tutorial"] = evaluation.evaluate_retrieval(
-                assistant, tests, args.k, "tutorial", tutorial
+                assistant, tests, k, "tutorial", tutorial
             )
     if args.json:
         data = {n: r.model_dump() for n, r in reports.items()}
         print(json.dumps(data if len(reports) > 1 else data["hybrid"]))
     else:
-        print(f"{args.tests} ({len(tests)} tests, k={args.k})")
-        print(evaluation.format_retrieval(reports, args.k))
+        print(f"{args.tests} ({len(tests)} tests, k={k})")
+        print(evaluation.format_retrieval(reports, k))
     return 0
+
+
+def _setup(model: str, settings: Settings) -> str:
+    """What an answer evaluation measured: the model, and the settings that change answers."""
+    return f"{model}, k={settings.k}, temperature {settings.temperature:g}"
 
 
 def _attacks(args: argparse.Namespace, settings: Settings) -> int:
@@ -220,7 +231,7 @@ def _attacks(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         print(report.model_dump_json())
     else:
-        print(f"{args.tests} ({len(attacks)} attacks, {report.model})")
+        print(f"{args.tests} ({len(attacks)} attacks, {_setup(report.model, settings)})")
         print(format_attacks(report))
     return 0
 

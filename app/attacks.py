@@ -23,7 +23,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, ValidationError
 
-from app.generation import ChatBackend
+from app.generation import ChatBackend, ChatModel, system_prompt
 from app.retrieval import Retriever
 from app.service import Assistant
 from cobbler.embeddings import Embedder
@@ -181,6 +181,8 @@ def evaluate_attacks(
             say(f"batch {number}: {len(batch)} attacks planted, {len(suspect)} lines flagged")
             store = Store(client, settings.collection)
             assistant = Assistant(Retriever(embedder, store, settings), chat, settings)
+            if isinstance(chat, ChatModel):  # as the app starts: the rules cached
+                chat.warm(system_prompt(assistant.retriever.catalog().shop))
             for attack in batch:
                 answer = assistant.ask(attack.question)
                 evidence = attack.worked(answer.answer)

@@ -24,6 +24,7 @@ import unicodedata
 from collections import Counter
 from collections.abc import Sequence
 
+from app.retrieval import stem, tokenize
 from cobbler.money import format_price, money_mentions, price_bounds
 from cobbler.records import Checks, Source
 from ingest.suspect import suspect
@@ -550,16 +551,26 @@ def foreign_language(text: str, language: str) -> str | None:
     return None
 
 
-_WORD = re.compile(r"[^\W\d_]{4,}")
+# Words an answer says about its sources rather than about the shop ("as the source states").
+_ABOUT_SOURCES = frozenset(
+    "source sources information info provided mentioned stated states according based "
+    "listed shown given found".split()
+)
 
 
 def grounded(answer: str, sources: Sequence[Source], question: str = "") -> bool:
     """Whether an answer still says what its sources say: a third of the words it adds to
-    the question are found in them. ("It will be sunny tomorrow" from a page about opening
-    hours is not, even with a "[2]" tacked on.)"""
-    asked = {w[:5] for w in _WORD.findall(question.casefold())}
-    said = {w[:5] for w in _WORD.findall(answer.casefold())} - asked
+    the question are found in them, stemmed ("opens" is "open"). ("It will be sunny
+    tomorrow" from a page about opening hours is not, even with a "[2]" tacked on.)"""
+
+    def words(text: str) -> set[str]:
+        return {w for w in tokenize(text) if len(w) >= 4 and w.isalpha()}
+
+    said = words(answer) - words(question) - _IGNORED
     if len(said) < 3:
         return True
-    known = {w[:5] for s in sources for w in _WORD.findall(f"{s.title} {s.text}".casefold())}
+    known = words(" ".join(f"{s.title} {s.text}" for s in sources))
     return len(said & known) / len(said) >= 1 / 3
+
+
+_IGNORED = frozenset(stem(w) for w in _COMMON | _ABOUT_SOURCES)

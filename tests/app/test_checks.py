@@ -388,6 +388,9 @@ def test_an_uncited_answer_its_sources_do_not_bear_out_is_not_grounded():
     assert grounded("The King Street shop is open 9am to 5pm, Monday to Saturday.", [hours])
     assert grounded("It opens at 9am [1].", [hours])
     assert not grounded(f"{invented} The source number is [1].", [hours], question)
+    # Words about the sources, and a verb in another form than the source's, add nothing.
+    said = "The King Street shop opens on Monday from 9am. This information is provided in [1]."
+    assert grounded(said, [hours], "What are the King Street shop's opening hours on Monday?")
 
 
 def test_an_address_from_a_line_that_gives_the_model_orders_is_not_the_shop_s():

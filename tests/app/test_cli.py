@@ -38,3 +38,13 @@ def test_every_command_line_is_parsed():
     args = _parser().parse_args(["eval", "attacks", "--tests", "a.jsonl", "--split", "report"])
     assert (args.what, args.split) == ("attacks", "report")
     assert _parser().parse_args(["eval", "retrieval", "--tests", "q.jsonl"]).split == "all"
+
+
+def test_answer_evaluations_give_the_model_as_many_sources_as_the_app_does():
+    from app.__main__ import FLAGS, _parser
+    from cobbler.settings import load_settings
+
+    # The retrieval evaluation judges 10 sources; answers were once judged with 10 given to
+    # the model while the app gives COBBLER_K (5), so quality and speed measured two setups.
+    args = _parser().parse_args(["eval", "answers", "--tests", "a.jsonl"])
+    assert load_settings({"k": args.k}, FLAGS).k == load_settings({}, FLAGS).k
