@@ -39,6 +39,21 @@ REFUSALS = re.compile(
 )
 
 
+def declines(answer: str, sources: Sequence[Source]) -> bool:
+    """Whether an answer says it cannot help: a refusal phrase that is not the sources' own
+    words ("if you cannot find your parcel, contact us" quotes a policy, it declines nothing)."""
+
+    def words(text: str) -> str:
+        return " " + " ".join(re.findall(r"[\w']+", text.casefold())) + " "
+
+    quoted = "".join(words(s.text) for s in sources)
+    for match in REFUSALS.finditer(answer):
+        phrase = words(answer[match.start() :]).split()[: len(match[0].split()) + 2]
+        if f" {' '.join(phrase)} " not in quoted:
+            return True
+    return False
+
+
 class Expected(BaseModel):
     brand: str | None = None
     type: str | None = None
@@ -334,7 +349,7 @@ def evaluate_answers(assistant: Assistant, tests: Sequence[Test]) -> AnswerRepor
         one = _Judged(
             recall=1 - len(missing) / len(test.keywords) if test.keywords else None,
             valid=cited <= numbers and not unsupported,
-            refused=bool(REFUSALS.search(answer.answer)),
+            refused=declines(answer.answer, answer.sources),
             expects_refusal=test.expect_refusal or test.expect_none,
         )
         judged.append((test.split, one))

@@ -162,3 +162,12 @@ def test_an_amount_shown_in_an_earlier_turn_is_supported_and_one_shown_nowhere_i
     ]
     report = evaluate_answers(Scripted(), tests)  # type: ignore[arg-type]
     assert [f.wrong for f in report.failures] == [["amount £70.00 in no source"]]
+
+
+def test_quoting_a_policy_that_says_cannot_find_is_not_declining():
+    from app.evaluation import declines
+
+    policy = _doc(1, "If you cannot find your parcel, check with neighbours, then contact us.")
+    assert not declines("If you cannot find your parcel, contact us [1].", [policy])
+    assert declines("Sorry, I cannot find that in the shop's information.", [policy])
+    assert declines("I cannot find your parcel anywhere.", [])
