@@ -556,6 +556,7 @@ _ABOUT_SOURCES = frozenset(
     "source sources information info provided mentioned stated states according based "
     "listed shown given found".split()
 )
+_IGNORED = frozenset(stem(w) for w in _COMMON | _ABOUT_SOURCES)
 
 
 def grounded(answer: str, sources: Sequence[Source], question: str = "") -> bool:
@@ -571,6 +572,3 @@ def grounded(answer: str, sources: Sequence[Source], question: str = "") -> bool
         return True
     known = words(" ".join(f"{s.title} {s.text}" for s in sources))
     return len(said & known) / len(said) >= 1 / 3
-
-
-_IGNORED = frozenset(stem(w) for w in _COMMON | _ABOUT_SOURCES)

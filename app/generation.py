@@ -307,7 +307,8 @@ class ChatModel:
 
     def warm(self, system: str) -> None:
         """Evaluate the fixed rules once at start-up: every turn begins with them, so
-        llama.cpp keeps them in its cache and no shopper waits for them again."""
+        llama.cpp keeps them in its cache and no shopper waits for them again. Also learns
+        how many tokens they take: what every turn reuses (see `_rules_tokens`)."""
         seen = []
         with self.turns():
             self._rules_tokens = None
