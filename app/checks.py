@@ -24,6 +24,7 @@ import unicodedata
 from collections import Counter
 from collections.abc import Sequence
 
+from app.generation import SYSTEM_PROMPT
 from app.retrieval import stem, tokenize
 from cobbler.money import format_price, money_mentions, price_bounds
 from cobbler.records import Checks, Source
@@ -551,12 +552,15 @@ def foreign_language(text: str, language: str) -> str | None:
     return None
 
 
-# Words an answer says about its sources rather than about the shop ("as the source states").
+# Words an answer says about its sources rather than about the shop ("as the source states",
+# "this is explained in the policy fact [3]", echoing the rules' "cite policy facts").
 _ABOUT_SOURCES = frozenset(
     "source sources information info provided mentioned stated states according based "
-    "listed shown given found".split()
+    "listed shown given found explained described".split()
 )
-_IGNORED = frozenset(stem(w) for w in _COMMON | _ABOUT_SOURCES)
+_IGNORED = frozenset(stem(w) for w in _COMMON | _ABOUT_SOURCES) | set(
+    tokenize(re.sub(r"\{\w+\}", " ", SYSTEM_PROMPT))
+)
 
 
 def grounded(answer: str, sources: Sequence[Source], question: str = "") -> bool:

@@ -391,6 +391,9 @@ def test_an_uncited_answer_its_sources_do_not_bear_out_is_not_grounded():
     # Words about the sources, and a verb in another form than the source's, add nothing.
     said = "The King Street shop opens on Monday from 9am. This information is provided in [1]."
     assert grounded(said, [hours], "What are the King Street shop's opening hours on Monday?")
+    # Nor do the rules' own words, which a small model echoes ("cite policy facts").
+    echo = "Yes, it is open then. This is explained in the policy fact [1]."
+    assert grounded(echo, [hours], "Is the King Street shop open on Monday?")
 
 
 def test_an_address_from_a_line_that_gives_the_model_orders_is_not_the_shop_s():
