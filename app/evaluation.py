@@ -329,7 +329,7 @@ def evaluate_answers(assistant: Assistant, tests: Sequence[Test]) -> AnswerRepor
         cited = {int(n) for n in re.findall(r"\[(\d+)\]", answer.answer)}
         numbers = {s.n for s in answer.sources}
         # Every amount in any currency is the price (in its currency) of a product in the
-        # sources or shown in an earlier turn ("cheaper than the £60 pair"), or is written in
+        # sources or shown in an earlier turn ("cheaper than the 60.00 one"), or is written in
         # a source or the question.
         currency = sources_currency(answer.sources)
         written = money_mentions(" ".join(s.text for s in answer.sources), currency)
