@@ -79,9 +79,9 @@ def product_card(source: Source, question: str, whole: bool = False) -> str:
     first sentence always). Every token here is prefill the shopper waits for, and a
     feature the question does not touch is rarely what an answer needs. Never the product
     code: codes help search, but a small model quotes them instead of the product's name."""
-    head, *_ = source.text.splitlines() or [source.title]
+    head, *rest = source.text.splitlines() or [source.title]
     details, features, description = card_facts(source.text)
-    labelled = [line for line in source.text.splitlines()[1:] if line.startswith(CARD_LABELS)]
+    labelled = [line for line in rest if line.startswith(CARD_LABELS)]
     if not whole:
         wanted = set(tokenize(question))
 
