@@ -133,11 +133,6 @@ class Store:
                 include=["documents", "metadatas", "embeddings"], limit=page, offset=offset
             )
 
-    def nearest(self, collection: Collection, vector: Any, n: int) -> list[tuple[str, float]]:
-        """The `n` chunks nearest to `vector` (HNSW), with their cosine similarity."""
-        found = collection.query(query_embeddings=[vector], n_results=n, include=["distances"])
-        return [(id, 1.0 - d) for id, d in zip(found["ids"][0], found["distances"][0])]
-
     def shop(self, collection: Collection) -> Shop:
         """The shop profile and vocabulary stored with an index (empty for an older one)."""
         stored = (collection.metadata or {}).get("shop")
