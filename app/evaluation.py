@@ -299,14 +299,17 @@ class AnswerReport(AnswerScores):
     failures: list[AnswerFailure] = Field(default_factory=list)
 
 
-class _Judged(BaseModel):
+class Judged(BaseModel):
+    """One answer judged: keyword recall, citations and amounts valid, declined or not."""
+
     recall: float | None
     valid: bool
     refused: bool
     expects_refusal: bool
+    wrong: list[str] = Field(default_factory=list)
 
 
-def _answer_scores(judged: Sequence[_Judged]) -> AnswerScores:
+def answer_scores(judged: Sequence[Judged]) -> AnswerScores:
     def share(values: list) -> float | None:
         return round(sum(values) / len(values), 4) if values else None
 
@@ -319,49 +322,57 @@ def _answer_scores(judged: Sequence[_Judged]) -> AnswerScores:
     )
 
 
+def judge_answer(test: Test, answer: Reply, earlier: Sequence[Turn] = ()) -> Judged:
+    """How one answer did against its test, and what it got wrong, in words."""
+    text = answer.answer.casefold()
+    missing = [k for k in test.keywords if k.casefold() not in text]
+    cited = {int(n) for n in re.findall(r"\[(\d+)\]", answer.answer)}
+    numbers = {s.n for s in answer.sources}
+    # Every amount in any currency is the price (in its currency) of a product in the
+    # sources or shown in an earlier turn ("cheaper than the 60.00 one"), or is written in
+    # a source or the question.
+    currency = sources_currency(answer.sources)
+    written = money_mentions(" ".join(s.text for s in answer.sources), currency)
+    written += money_mentions(test.question, currency)
+    priced = [*answer.sources, *(shown for turn in earlier for shown in turn.shown)]
+    unsupported = [
+        answer.answer[start:end]
+        for value, code, start, end in money_mentions(answer.answer, currency)
+        if not any(
+            abs(value - q) < 0.005 and s.currency in (None, code)
+            for s in priced
+            for q in (s.price_min, s.price_max)
+            if q is not None
+        )
+        and not any(abs(value - v) < 0.005 and c == code for v, c, _, _ in written)
+    ]
+    refused = declines(answer.answer, answer.sources)
+    expects_refusal = test.expect_refusal or test.expect_none
+    wrong = [f"missing {k!r}" for k in missing]
+    wrong += [f"cites [{n}], not a source" for n in sorted(cited - numbers)]
+    wrong += [f"amount {raw} in no source" for raw in unsupported]
+    if refused != expects_refusal:
+        wrong.append("declined" if refused else "did not decline")
+    return Judged(
+        recall=1 - len(missing) / len(test.keywords) if test.keywords else None,
+        valid=cited <= numbers and not unsupported,
+        refused=refused,
+        expects_refusal=expects_refusal,
+        wrong=wrong,
+    )
+
+
 def evaluate_answers(assistant: Assistant, tests: Sequence[Test]) -> AnswerReport:
     judged, ttft, rates, failures = [], [], [], []
     for test in tests:
         earlier = assistant.replay([{"role": "user", "content": q} for q in test.history])
         answer = assistant.ask(test.question, earlier)
-        text = answer.answer.casefold()
-        missing = [k for k in test.keywords if k.casefold() not in text]
-        cited = {int(n) for n in re.findall(r"\[(\d+)\]", answer.answer)}
-        numbers = {s.n for s in answer.sources}
-        # Every amount in any currency is the price (in its currency) of a product in the
-        # sources or shown in an earlier turn ("cheaper than the 60.00 one"), or is written in
-        # a source or the question.
-        currency = sources_currency(answer.sources)
-        written = money_mentions(" ".join(s.text for s in answer.sources), currency)
-        written += money_mentions(test.question, currency)
-        priced = [*answer.sources, *(shown for turn in earlier for shown in turn.shown)]
-        unsupported = [
-            answer.answer[start:end]
-            for value, code, start, end in money_mentions(answer.answer, currency)
-            if not any(
-                abs(value - q) < 0.005 and s.currency in (None, code)
-                for s in priced
-                for q in (s.price_min, s.price_max)
-                if q is not None
-            )
-            and not any(abs(value - v) < 0.005 and c == code for v, c, _, _ in written)
-        ]
-        one = _Judged(
-            recall=1 - len(missing) / len(test.keywords) if test.keywords else None,
-            valid=cited <= numbers and not unsupported,
-            refused=declines(answer.answer, answer.sources),
-            expects_refusal=test.expect_refusal or test.expect_none,
-        )
+        one = judge_answer(test, answer, earlier)
         judged.append((test.split, one))
-        wrong = [f"missing {k!r}" for k in missing]
-        wrong += [f"cites [{n}], not a source" for n in sorted(cited - numbers)]
-        wrong += [f"amount {raw} in no source" for raw in unsupported]
-        if one.refused != one.expects_refusal:
-            wrong.append("declined" if one.refused else "did not decline")
-        if wrong:
+        if one.wrong:
             failures.append(
                 AnswerFailure(
-                    question=test.question, split=test.split, wrong=wrong, answer=answer.answer
+                    question=test.question, split=test.split, wrong=one.wrong, answer=answer.answer
                 )
             )
         if answer.timings.tokens:
@@ -372,10 +383,10 @@ def evaluate_answers(assistant: Assistant, tests: Sequence[Test]) -> AnswerRepor
 
     splits = sorted({split for split, _ in judged if split})
     return AnswerReport(
-        **_answer_scores([j for _, j in judged]).model_dump(),
+        **answer_scores([j for _, j in judged]).model_dump(),
         first_token_ms_p50=round(statistics.median(ttft), 1) if ttft else None,
         tokens_per_s=round(statistics.median(rates), 1) if rates else None,
-        by_split={s: _answer_scores([j for t, j in judged if t == s]) for s in splits},
+        by_split={s: answer_scores([j for t, j in judged if t == s]) for s in splits},
         failures=failures,
     )
 

@@ -5,7 +5,9 @@ Prints, for the chosen preset (default: `default`) over the bundled evaluation q
 calls), median and p90; prompt tokens per answer and how many llama.cpp had to evaluate
 (the rest came from its cache: the rules); the ratio of the first-token time to its floor
 (the evaluated tokens ÷ this run's raw prefill speed); decoding tokens/s through the app
-and through raw `Llama.create_chat_completion` on the same model and prompt; and the
+and through raw `Llama.create_chat_completion` on the same model and prompt; the quality
+of these same answers, judged as `eval answers` judges them (a speed-up must not buy a
+worse answer); and the
 resident memory of a running `python -m app` server at start, after its first answer and
 after 50, with its peak, and whether torch was loaded into it.
 """
@@ -13,12 +15,12 @@ after 50, with its peak, and whether torch was loaded into it.
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import time
 from pathlib import Path
 
 import cobbler  # noqa: F401
+from app.evaluation import Test, answer_scores, judge_answer, load_tests
 from app.generation import build_messages, system_prompt
 from app.wiring import build_assistant
 from bench.common import ROOT, percentile, table
@@ -28,10 +30,9 @@ from cobbler.settings import Settings, load_settings
 EVALS = ROOT / "evals" / "bundled.jsonl"
 
 
-def questions(limit: int | None = None) -> list[str]:
+def questions(limit: int | None = None) -> list[Test]:
     """The bundled evaluation's single-turn questions, in file order."""
-    tests = [json.loads(line) for line in EVALS.read_text().splitlines() if line.strip()]
-    return [t["question"] for t in tests if not t.get("history")][:limit]
+    return [t for t in load_tests(EVALS) if not t.history][:limit]
 
 
 def _raw_decode(llm, messages) -> tuple[float, int]:
@@ -115,9 +116,11 @@ def main(argv: list[str] | None = None) -> None:
     prefill = [_prefill_speed(chat.llm, probe)]
     rules = system_prompt(shop)
     chat.warm(rules)
-    ttft, prompts, evaluated, ratios, app_rates, raw_rates = [], [], [], [], [], []
-    for question in asked:
+    ttft, prompts, evaluated, ratios, app_rates, raw_rates, judged = [], [], [], [], [], [], []
+    for test in asked:
+        question = test.question
         answer = assistant.ask(question)
+        judged.append((test.split, judge_answer(test, answer)))
         if not answer.timings.tokens:
             continue  # answered from retrieval evidence alone (no model call)
         tokens, new = chat.prompt_stats
@@ -162,9 +165,21 @@ def main(argv: list[str] | None = None) -> None:
             f"tokens/s, ratio {app_rate / raw_rate:.2f} (target >= 0.9)",
         ),
     ]
+    for split in (None, "tune", "report"):
+        quality = answer_scores([j for t, j in judged if split in (None, t)])
+        refusal = quality.refusal_accuracy
+        rows.append(
+            (
+                f"quality{f', {split} split' if split else ''}",
+                f"keyword recall {quality.keyword_recall:.3f}, citation validity "
+                f"{quality.citation_validity:.3f}, refusal "
+                f"{'-' if refusal is None else f'{refusal:.3f}'}, false refusals "
+                f"{quality.false_refusal_rate or 0:.3f} ({quality.n} questions)",
+            )
+        )
     del assistant, chat
     if not args.no_server:
-        rows += server_memory(settings, asked, args.answers)
+        rows += server_memory(settings, [t.question for t in asked], args.answers)
     table(f"Answering with the '{settings.model}' preset ({len(ttft)} model answers)", rows)
 
 
