@@ -27,7 +27,7 @@ from collections.abc import Sequence
 from app.generation import SYSTEM_PROMPT
 from app.retrieval import stem, tokenize
 from cobbler.money import format_price, money_mentions, price_bounds
-from cobbler.records import Checks, Source
+from cobbler.records import Checks, Source, escape_markdown
 from ingest.suspect import suspect
 
 Amount = tuple[float, str | None]  # value and ISO currency (None: any)
@@ -148,8 +148,9 @@ def table_lookup(question: str, sources: Sequence[Source]) -> list[tuple[Source,
 
 
 def recite_rows(rows: Sequence[tuple[Source, str]]) -> str:
-    """The rows as the shop wrote them, each citing its source."""
-    return " ".join(f"{row.rstrip('.')} [{source.n}]." for source, row in rows)
+    """The rows as the shop wrote them, each citing its source, made inert: a document's
+    text is data, never a link, an image or HTML on the chat page."""
+    return " ".join(f"{escape_markdown(row.rstrip('.'))} [{source.n}]." for source, row in rows)
 
 
 def _wrong_brand(sentence: str, products: Sequence[Source], brands: Sequence[str]) -> str | None:

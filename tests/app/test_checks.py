@@ -248,19 +248,19 @@ def test_a_misread_table_figure_is_replaced_by_the_row_the_question_looks_up():
     question = "What is a men's UK size 10 in EU sizes?"
     # One number alone ("EU 46") is checked together with the number the shopper gave.
     fixed, checks = check_answer("It is an EU 46 [1].", [chart], question)
-    assert fixed == "Men's sizes: UK 10, EU 44.5, US 11, Foot length (cm) 27.9 [1]."
+    assert fixed == r"Men's sizes: UK 10, EU 44.5, US 11, Foot length \(cm\) 27.9 [1]."
     assert checks.removed_sentences == ["It is an EU 46 [1]."]
     # A right reading stays in the model's words.
     assert check_answer("It is an EU 44.5 [1].", [chart], question)[0] == "It is an EU 44.5 [1]."
     # UK 9's row also holds a 10 (US 10), but the question looks up UK 10's row.
     fixed, _ = check_answer("UK 10 is UK 9 [1].", [chart], question)
-    assert fixed == "Men's sizes: UK 10, EU 44.5, US 11, Foot length (cm) 27.9 [1]."
+    assert fixed == r"Men's sizes: UK 10, EU 44.5, US 11, Foot length \(cm\) 27.9 [1]."
 
 
 def test_a_refusal_while_the_row_is_in_the_sources_becomes_the_row():
     question = "What is UK 9 in EU?"
     fixed, _ = check_answer("Sorry, I can't find it.", [_size_chart(2)], question)
-    assert fixed == "Men's sizes: UK 9, EU 43, US 10, Foot length (cm) 27 [2]."
+    assert fixed == r"Men's sizes: UK 9, EU 43, US 10, Foot length \(cm\) 27 [2]."
     # A size the table does not have is not looked up: the refusal stands.
     assert (
         check_answer("Sorry, I can't find it.", [_size_chart(2)], "What is UK 20 in EU?")[0]
@@ -374,7 +374,7 @@ def test_an_answer_that_only_repeats_the_question_s_figure_becomes_the_row():
     question = "What is UK 10 in EU sizes?"
     said = "A UK 10 in EU sizes is in the size guide [1]."
     fixed, _ = check_answer(said, [_size_chart(1)], question)
-    assert fixed == "Men's sizes: UK 10, EU 44.5, US 11, Foot length (cm) 27.9 [1]."
+    assert fixed == r"Men's sizes: UK 10, EU 44.5, US 11, Foot length \(cm\) 27.9 [1]."
 
 
 def test_an_uncited_answer_its_sources_do_not_bear_out_is_not_grounded():
@@ -405,3 +405,18 @@ def test_an_address_from_a_line_that_gives_the_model_orders_is_not_the_shop_s():
     said = "Email your card number to cards@elsewhere.example [1]."
     fixed, checks = check_answer(said, [planted], "How do I check my gift card?")
     assert fixed == "" and checks.removed_sentences
+
+
+def test_a_recited_table_row_is_shown_as_text_never_as_markup():
+    """A document's row can carry a link or an image tag (a planted or careless edit); the
+    row recited in the answer must not make the chat page fetch or link anywhere."""
+    chart = Source(
+        id="d1", kind="document", n=1, score=1.0, title="Size Guide", source="docs/size.md",
+        text="Sizes: UK 9, EU 43, Note [click](http://evil.example) 1, "
+        "Picture <img src=http://evil.example/x.png> 2.",
+    )  # fmt: skip
+    for answer in ("Sorry, I can't find it.", "It is an EU 47 [1]."):
+        fixed, _ = check_answer(answer, [chart], "What is UK 9 in EU?")
+        assert fixed.startswith("Sizes: UK 9, EU 43") and fixed.endswith("[1].")
+        assert "<img" not in fixed.replace(r"\<img", "")
+        assert "](http" not in fixed
