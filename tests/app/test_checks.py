@@ -56,7 +56,10 @@ def test_a_price_range_end_is_supported_by_the_structured_fields():
 def test_a_claim_from_an_uncited_source_gets_the_right_citation():
     text, checks = check_answer("The Northfell Ridge Walking Boot costs £79.99 [2].", SOURCES)
     assert text == "The Northfell Ridge Walking Boot costs £79.99 [1]."
-    assert checks.corrected_citations == ["[2]→[1]: £79.99"]
+    assert checks.corrected_citations == ["[2]→[1]: Northfell Ridge Walking Boot"]
+    text, checks = check_answer("Walking boots can cost £79.99 [2].", SOURCES)
+    assert text == "Walking boots can cost £79.99 [1]."
+    assert checks.corrected_citations == ["[2]→[1]: £79.99"]  # no product named: the price
 
 
 def test_policy_figures_must_appear_in_a_source():
@@ -173,10 +176,10 @@ def test_a_bare_dollar_sign_means_the_shops_own_dollars():
 def test_a_wrong_citation_is_corrected_in_the_products_currency():
     text, checks = check_answer("The Seiko Prospex Diver costs $45.99 [2].", WORLD)
     assert text == "The Seiko Prospex Diver costs $45.99 [1]."
-    assert checks.corrected_citations == ["[2]→[1]: $45.99"]
+    assert checks.corrected_citations == ["[2]→[1]: Seiko Prospex Diver"]
     text, checks = check_answer("The Kyoto Gyokuro Tin is ¥12,000 [1].", WORLD)
     assert text == "The Kyoto Gyokuro Tin is ¥12,000 [3]."
-    assert checks.corrected_citations == ["[1]→[3]: ¥12,000"]
+    assert checks.corrected_citations == ["[1]→[3]: Kyoto Gyokuro Tin"]
 
 
 def test_document_amounts_match_in_their_currency():
@@ -220,6 +223,65 @@ def test_a_product_said_to_be_from_another_brand_is_removed():
     assert checked == "Enjoy!" and checks.removed_sentences
     right = "The Trailmaster Bracken Walking Boots cost £80.50 [1]."
     assert check_answer(right, [boot], brands=["Trailmaster", "Stridewell"])[0] == right
+
+
+# A sentence naming a product must cite that product, priced or not.
+TRAIL = [
+    product_source(1, "Stridewell Fellrunner 2 Trail Shoe", 95.0),
+    product_source(2, "Trailmaster Bracken Mid Walking Boot", 80.5),
+    SOURCES[2],  # returns: 30 days
+]
+BRANDS = ["Stridewell", "Trailmaster"]
+
+
+def test_a_product_named_under_another_products_citation_gets_its_own():
+    for said in ("The Trailmaster Bracken Mid", "The Bracken Mid", "Our Bracken Mid Walking Boot"):
+        text, checks = check_answer(f"{said} is a great waterproof boot [1].", TRAIL, brands=BRANDS)
+        assert text == f"{said} is a great waterproof boot [2].", said
+        assert checks.corrected_citations == ["[1]→[2]: Trailmaster Bracken Mid Walking Boot"]
+    # A document it also cites stays cited.
+    text, _ = check_answer("The Bracken Mid can be returned within 30 days [3][1].", TRAIL)
+    assert text == "The Bracken Mid can be returned within 30 days [3][2]."
+    # Named, a price must then be that product's own, not the one the wrong citation had.
+    text, checks = check_answer("The Bracken Mid costs £95 [1].", TRAIL)
+    assert text == "" and checks.removed_sentences
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "The Bracken Mid is a great waterproof boot [2].",  # the right citation
+        "The Bracken Mid is sturdier than the Fellrunner 2 [1][2].",  # both cited
+        "The Bracken Mid and the Fellrunner 2 are both light [1].",  # two named: which?
+        "Any walking boot keeps you dry on the trail [1].",  # a title's words, not a name
+        "The Bracken is a great boot [1].",  # one word of a name: too little to tell
+        "The Bracken Mid comes with 30 days to return it [3].",  # a document alone
+        "It is lighter than the Bracken Mid [1].",  # a comparison may cite one side
+    ],
+)
+def test_a_sentence_whose_citation_fits_what_it_names_is_untouched(sentence):
+    text, checks = check_answer(sentence, TRAIL)
+    assert text == sentence and not checks.corrected_citations
+
+
+def test_look_alike_products_are_told_apart_only_by_their_own_words():
+    twins = [
+        product_source(1, "Trailmaster Bracken Mid Walking Boot Black", 80.5),
+        product_source(2, "Trailmaster Bracken Mid Walking Boot Brown", 80.5),
+    ]
+    same = "The Trailmaster Bracken Mid Walking Boot is great [2]."  # either of the two
+    assert check_answer(same, twins) == (same, check_answer(same, twins)[1])
+    assert check_answer(same, twins)[1].ok
+    text, checks = check_answer("The Bracken Mid Walking Boot Black is great [2].", twins)
+    assert text == "The Bracken Mid Walking Boot Black is great [1]."
+    assert checks.corrected_citations == ["[2]→[1]: Trailmaster Bracken Mid Walking Boot Black"]
+
+
+def test_a_product_in_none_of_the_sources_is_left_to_the_brand_check():
+    sentence = "The Trailmaster Ridgeback 3 is a great boot [1]."
+    text, checks = check_answer(sentence, TRAIL, brands=BRANDS)
+    assert text == "" and checks.removed_sentences == [sentence]
+    assert not checks.corrected_citations
 
 
 def _size_chart(n: int) -> Source:
