@@ -27,7 +27,7 @@ from collections.abc import Sequence
 from app.generation import SYSTEM_PROMPT
 from app.retrieval import stem, tokenize
 from cobbler.money import format_price, money_mentions, price_bounds
-from cobbler.records import Checks, Source
+from cobbler.records import Checks, Source, escape_markdown
 from ingest.suspect import suspect
 
 Amount = tuple[float, str | None]  # value and ISO currency (None: any)
@@ -148,8 +148,9 @@ def table_lookup(question: str, sources: Sequence[Source]) -> list[tuple[Source,
 
 
 def recite_rows(rows: Sequence[tuple[Source, str]]) -> str:
-    """The rows as the shop wrote them, each citing its source."""
-    return " ".join(f"{row.rstrip('.')} [{source.n}]." for source, row in rows)
+    """The rows as the shop wrote them, each citing its source, made inert: a document's
+    text is data, never a link, an image or HTML on the chat page."""
+    return " ".join(f"{escape_markdown(row.rstrip('.'))} [{source.n}]." for source, row in rows)
 
 
 def _wrong_brand(sentence: str, products: Sequence[Source], brands: Sequence[str]) -> str | None:
@@ -163,6 +164,104 @@ def _wrong_brand(sentence: str, products: Sequence[Source], brands: Sequence[str
         ):
             return brand
     return None
+
+
+# A word of a name: "Men's" is "men", "Wi-Fi" is "wi" and "fi".
+_NAME_WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
+
+
+def _name_words(text: str) -> list[re.Match[str]]:
+    return list(_NAME_WORD.finditer(_CITATION.sub(" ", text)))
+
+
+def _folded(words: Sequence[re.Match[str]]) -> list[str]:
+    return [re.sub(r"['’]s$", "", w.group().casefold()) for w in words]
+
+
+def _naming_words(said: Sequence[re.Match[str]], product: Source, others: set[str]) -> set[str]:
+    """The words by which the sentence names the product; empty when it does not.
+
+    A product is told apart by the words of its title that are not its brand's and not in
+    another retrieved product's title ("Oslo" and "3" of "Nordby Oslo 3 Corner Sofa", not
+    "Corner" that the others share). The sentence names it when it says a run of the title
+    holding two such words (the only one, when it has just one), one of them more than a
+    letter or digit, written as a name is: a capital or a digit after the sentence's first
+    word ("the Oslo 3", not "a grey corner sofa", words a title may hold that any sentence
+    may say)."""
+    title = _folded(_name_words(product.title))
+    brand = set(_folded(_name_words(product.brand or "")))
+    own = {w for w in title if w not in brand and w not in others}
+    words = _folded(said)
+    best: set[str] = set()
+    for i in range(len(words)):
+        for j in range(len(title)):
+            k = 0
+            while i + k < len(words) and j + k < len(title) and words[i + k] == title[j + k]:
+                k += 1
+            mine = own.intersection(title[j : j + k])
+            if k < 2 or len(mine) <= len(best) or not (len(mine) >= 2 or mine == own):
+                continue
+            written = said[max(i, 1) : i + k]  # a sentence's first word has its capital anyway
+            if any(len(w) > 1 for w in mine) and any(
+                w.group()[0].isupper() or w.group()[0].isdigit() for w in written
+            ):
+                best = mine
+    return best
+
+
+def _named_by_words(sentence: str, sources: Sequence[Source]) -> tuple[Source, set[str]] | None:
+    """The one retrieved product the sentence names by its title's own words, and those
+    words; None when it names none, or several (the same model in two colours, named only
+    by the words the two share, is neither)."""
+    products = [s for s in sources if s.kind == "product"]
+    said = _name_words(sentence)
+    found = []
+    for product in products:
+        others = {w for o in products if o is not product for w in _folded(_name_words(o.title))}
+        if words := _naming_words(said, product, others):
+            found.append((product, words))
+    return found[0] if len(found) == 1 else None
+
+
+_COMPARING = re.compile(r"\b(?:than|unlike|compared|versus|vs)\b", re.I)
+
+
+def _attributed(
+    sentence: str, sources: Sequence[Source], valid: Sequence[Source], checks: Checks
+) -> tuple[str, Source | None]:
+    """The sentence citing the one product it names, and that product (None when it names
+    none or several). A sentence that names a product of the sources but cites only other
+    products, whose texts do not carry that name, puts one product's citation on
+    another's name ("the Oslo 3 … [1]", [1] being another sofa): its first product citation
+    becomes the named product's and the rest go; its document citations stay. A comparison
+    ("lighter than the Oslo 3 [1]") may cite the other side only, and is left as it is."""
+    spoken = _named_by_words(sentence, sources)
+    if spoken is None:
+        return sentence, None
+    product, words = spoken
+    wrong = {s.n for s in valid if s.kind == "product"}
+    if (
+        product in valid
+        or not wrong
+        or _COMPARING.search(sentence)
+        or any(words <= set(_folded(_name_words(s.text))) for s in valid if s.n in wrong)
+    ):
+        return sentence, product
+    checks.corrected_citations.append(
+        "".join(f"[{n}]" for n in sorted(wrong)) + f"→[{product.n}]: {product.title}"
+    )
+    first = True
+
+    def swap(match: re.Match[str]) -> str:
+        nonlocal first
+        if int(match.group(1)) not in wrong:
+            return match.group()
+        if first:
+            first = False
+            return match.group().replace(match.group(1), str(product.n))
+        return ""
+
+    return _CITATION.sub(swap, sentence), product
 
 
 def _claims(
@@ -293,7 +392,11 @@ def _check_sentence(
             checks.removed_citations.append(n)
             sentence = re.sub(rf"\s?\[{n}\]", "", sentence)
     valid = [by_n[n] for n in cited if n in by_n]
+    sentence, spoken = _attributed(sentence, sources, valid, checks)
+    valid = [by_n[int(n)] for n in _CITATION.findall(sentence)]
     prices, figures, named = _claims(sentence, sources, currency)
+    if spoken and spoken in valid and not named:
+        named = [spoken]  # named in short: a price said of it must still be its own
     prices = _unasked(prices, asked)
     products = [s for s in valid if s.kind == "product"] + [s for s in named if s not in valid]
     if _wrong_brand(sentence, products, brands):

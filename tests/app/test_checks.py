@@ -56,7 +56,10 @@ def test_a_price_range_end_is_supported_by_the_structured_fields():
 def test_a_claim_from_an_uncited_source_gets_the_right_citation():
     text, checks = check_answer("The Northfell Ridge Walking Boot costs £79.99 [2].", SOURCES)
     assert text == "The Northfell Ridge Walking Boot costs £79.99 [1]."
-    assert checks.corrected_citations == ["[2]→[1]: £79.99"]
+    assert checks.corrected_citations == ["[2]→[1]: Northfell Ridge Walking Boot"]
+    text, checks = check_answer("Walking boots can cost £79.99 [2].", SOURCES)
+    assert text == "Walking boots can cost £79.99 [1]."
+    assert checks.corrected_citations == ["[2]→[1]: £79.99"]  # no product named: the price
 
 
 def test_policy_figures_must_appear_in_a_source():
@@ -173,10 +176,10 @@ def test_a_bare_dollar_sign_means_the_shops_own_dollars():
 def test_a_wrong_citation_is_corrected_in_the_products_currency():
     text, checks = check_answer("The Seiko Prospex Diver costs $45.99 [2].", WORLD)
     assert text == "The Seiko Prospex Diver costs $45.99 [1]."
-    assert checks.corrected_citations == ["[2]→[1]: $45.99"]
+    assert checks.corrected_citations == ["[2]→[1]: Seiko Prospex Diver"]
     text, checks = check_answer("The Kyoto Gyokuro Tin is ¥12,000 [1].", WORLD)
     assert text == "The Kyoto Gyokuro Tin is ¥12,000 [3]."
-    assert checks.corrected_citations == ["[1]→[3]: ¥12,000"]
+    assert checks.corrected_citations == ["[1]→[3]: Kyoto Gyokuro Tin"]
 
 
 def test_document_amounts_match_in_their_currency():
@@ -222,6 +225,65 @@ def test_a_product_said_to_be_from_another_brand_is_removed():
     assert check_answer(right, [boot], brands=["Trailmaster", "Stridewell"])[0] == right
 
 
+# A sentence naming a product must cite that product, priced or not.
+TRAIL = [
+    product_source(1, "Stridewell Fellrunner 2 Trail Shoe", 95.0),
+    product_source(2, "Trailmaster Bracken Mid Walking Boot", 80.5),
+    SOURCES[2],  # returns: 30 days
+]
+BRANDS = ["Stridewell", "Trailmaster"]
+
+
+def test_a_product_named_under_another_products_citation_gets_its_own():
+    for said in ("The Trailmaster Bracken Mid", "The Bracken Mid", "Our Bracken Mid Walking Boot"):
+        text, checks = check_answer(f"{said} is a great waterproof boot [1].", TRAIL, brands=BRANDS)
+        assert text == f"{said} is a great waterproof boot [2].", said
+        assert checks.corrected_citations == ["[1]→[2]: Trailmaster Bracken Mid Walking Boot"]
+    # A document it also cites stays cited.
+    text, _ = check_answer("The Bracken Mid can be returned within 30 days [3][1].", TRAIL)
+    assert text == "The Bracken Mid can be returned within 30 days [3][2]."
+    # Named, a price must then be that product's own, not the one the wrong citation had.
+    text, checks = check_answer("The Bracken Mid costs £95 [1].", TRAIL)
+    assert text == "" and checks.removed_sentences
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "The Bracken Mid is a great waterproof boot [2].",  # the right citation
+        "The Bracken Mid is sturdier than the Fellrunner 2 [1][2].",  # both cited
+        "The Bracken Mid and the Fellrunner 2 are both light [1].",  # two named: which?
+        "Any walking boot keeps you dry on the trail [1].",  # a title's words, not a name
+        "The Bracken is a great boot [1].",  # one word of a name: too little to tell
+        "The Bracken Mid comes with 30 days to return it [3].",  # a document alone
+        "It is lighter than the Bracken Mid [1].",  # a comparison may cite one side
+    ],
+)
+def test_a_sentence_whose_citation_fits_what_it_names_is_untouched(sentence):
+    text, checks = check_answer(sentence, TRAIL)
+    assert text == sentence and not checks.corrected_citations
+
+
+def test_look_alike_products_are_told_apart_only_by_their_own_words():
+    twins = [
+        product_source(1, "Trailmaster Bracken Mid Walking Boot Black", 80.5),
+        product_source(2, "Trailmaster Bracken Mid Walking Boot Brown", 80.5),
+    ]
+    same = "The Trailmaster Bracken Mid Walking Boot is great [2]."  # either of the two
+    assert check_answer(same, twins) == (same, check_answer(same, twins)[1])
+    assert check_answer(same, twins)[1].ok
+    text, checks = check_answer("The Bracken Mid Walking Boot Black is great [2].", twins)
+    assert text == "The Bracken Mid Walking Boot Black is great [1]."
+    assert checks.corrected_citations == ["[2]→[1]: Trailmaster Bracken Mid Walking Boot Black"]
+
+
+def test_a_product_in_none_of_the_sources_is_left_to_the_brand_check():
+    sentence = "The Trailmaster Ridgeback 3 is a great boot [1]."
+    text, checks = check_answer(sentence, TRAIL, brands=BRANDS)
+    assert text == "" and checks.removed_sentences == [sentence]
+    assert not checks.corrected_citations
+
+
 def _size_chart(n: int) -> Source:
     text = (
         "Men's sizes: UK 9, EU 43, US 10, Foot length (cm) 27.\n"
@@ -248,19 +310,19 @@ def test_a_misread_table_figure_is_replaced_by_the_row_the_question_looks_up():
     question = "What is a men's UK size 10 in EU sizes?"
     # One number alone ("EU 46") is checked together with the number the shopper gave.
     fixed, checks = check_answer("It is an EU 46 [1].", [chart], question)
-    assert fixed == "Men's sizes: UK 10, EU 44.5, US 11, Foot length (cm) 27.9 [1]."
+    assert fixed == r"Men's sizes: UK 10, EU 44.5, US 11, Foot length \(cm\) 27.9 [1]."
     assert checks.removed_sentences == ["It is an EU 46 [1]."]
     # A right reading stays in the model's words.
     assert check_answer("It is an EU 44.5 [1].", [chart], question)[0] == "It is an EU 44.5 [1]."
     # UK 9's row also holds a 10 (US 10), but the question looks up UK 10's row.
     fixed, _ = check_answer("UK 10 is UK 9 [1].", [chart], question)
-    assert fixed == "Men's sizes: UK 10, EU 44.5, US 11, Foot length (cm) 27.9 [1]."
+    assert fixed == r"Men's sizes: UK 10, EU 44.5, US 11, Foot length \(cm\) 27.9 [1]."
 
 
 def test_a_refusal_while_the_row_is_in_the_sources_becomes_the_row():
     question = "What is UK 9 in EU?"
     fixed, _ = check_answer("Sorry, I can't find it.", [_size_chart(2)], question)
-    assert fixed == "Men's sizes: UK 9, EU 43, US 10, Foot length (cm) 27 [2]."
+    assert fixed == r"Men's sizes: UK 9, EU 43, US 10, Foot length \(cm\) 27 [2]."
     # A size the table does not have is not looked up: the refusal stands.
     assert (
         check_answer("Sorry, I can't find it.", [_size_chart(2)], "What is UK 20 in EU?")[0]
@@ -374,7 +436,7 @@ def test_an_answer_that_only_repeats_the_question_s_figure_becomes_the_row():
     question = "What is UK 10 in EU sizes?"
     said = "A UK 10 in EU sizes is in the size guide [1]."
     fixed, _ = check_answer(said, [_size_chart(1)], question)
-    assert fixed == "Men's sizes: UK 10, EU 44.5, US 11, Foot length (cm) 27.9 [1]."
+    assert fixed == r"Men's sizes: UK 10, EU 44.5, US 11, Foot length \(cm\) 27.9 [1]."
 
 
 def test_an_uncited_answer_its_sources_do_not_bear_out_is_not_grounded():
@@ -405,3 +467,18 @@ def test_an_address_from_a_line_that_gives_the_model_orders_is_not_the_shop_s():
     said = "Email your card number to cards@elsewhere.example [1]."
     fixed, checks = check_answer(said, [planted], "How do I check my gift card?")
     assert fixed == "" and checks.removed_sentences
+
+
+def test_a_recited_table_row_is_shown_as_text_never_as_markup():
+    """A document's row can carry a link or an image tag (a planted or careless edit); the
+    row recited in the answer must not make the chat page fetch or link anywhere."""
+    chart = Source(
+        id="d1", kind="document", n=1, score=1.0, title="Size Guide", source="docs/size.md",
+        text="Sizes: UK 9, EU 43, Note [click](http://evil.example) 1, "
+        "Picture <img src=http://evil.example/x.png> 2.",
+    )  # fmt: skip
+    for answer in ("Sorry, I can't find it.", "It is an EU 47 [1]."):
+        fixed, _ = check_answer(answer, [chart], "What is UK 9 in EU?")
+        assert fixed.startswith("Sizes: UK 9, EU 43") and fixed.endswith("[1].")
+        assert "<img" not in fixed.replace(r"\<img", "")
+        assert "](http" not in fixed
