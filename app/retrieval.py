@@ -238,8 +238,7 @@ class Index:
             )
         if constraints.audience:
             keep &= self.tag(metadata_key("for", constraints.audience))
-        priced = constraints.upper is not None or constraints.price_min is not None
-        if priced and constraints.currency_filter:
+        if constraints.bounded and constraints.currency_filter:
             keep &= self.columns["currency"] == constraints.currency_filter
         with np.errstate(invalid="ignore"):
             if constraints.upper is not None:

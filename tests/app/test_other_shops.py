@@ -9,6 +9,7 @@ import pytest
 
 from app.retrieval import Retriever
 from app.service import Assistant
+from app.understanding import Shown, Turn
 from cobbler.store import Store, open_client
 from ingest.pipeline import ingest
 from tests.conftest import SHOPS, make_settings
@@ -18,7 +19,7 @@ from tests.conftest import SHOPS, make_settings
 def shops(tmp_path_factory, embedder):
     """Each fixture shop ingested once into its own store; no chat model."""
     built = {}
-    for name in ("watches", "furniture", "tea"):
+    for name in ("watches", "furniture", "tea", "cycling"):
         settings = make_settings(tmp_path_factory.mktemp(name), kb_dir=SHOPS / name)
         client = open_client(settings)
         report = ingest(settings, embedder, client)
@@ -71,6 +72,27 @@ def test_a_brand_the_shop_does_not_carry_is_an_honest_none_for_any_goods(shops):
 def test_a_price_in_a_currency_the_shop_does_not_use_is_not_applied(shops):
     answer = shops["tea"][0].ask("any oolong under $20?")
     assert "Our prices are in JPY" in answer.answer
+
+
+# The cycling shop prices in EUR (most of its products) and CHF, with no rate to convert with.
+def _prices(sources) -> list[tuple[float, str]]:
+    return [(s.price_min, s.currency) for s in sources if s.kind == "product"]
+
+
+def test_cheaper_and_dearer_follow_ups_stay_in_the_currency_shown(shops):
+    assistant = shops["cycling"][0]
+    (turn,) = assistant.replay([{"role": "user", "content": "Any helmets?"}])
+
+    def after(*shown: tuple[str, float, str]) -> list[Turn]:
+        products = [Shown(id=t, title=t, price_min=p, currency=c) for t, p, c in shown]
+        return [turn.model_copy(update={"shown": products})]
+
+    # Below €89, not below CHF 45 read as 45.
+    shown = after(("Alpina", 89, "EUR"), ("Abus", 45, "CHF"))
+    assert _prices(assistant.search("cheaper ones?", shown)[0].sources) == [(59.0, "EUR")]
+    # Above €59, and never CHF 120 read as 120.
+    shown = after(("Uvex", 59, "EUR"), ("Abus", 45, "CHF"))
+    assert _prices(assistant.search("more expensive?", shown)[0].sources) == [(89.0, "EUR")]
 
 
 @pytest.mark.llm
