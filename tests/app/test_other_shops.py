@@ -79,6 +79,14 @@ def _prices(sources) -> list[tuple[float, str]]:
     return [(s.price_min, s.currency) for s in sources if s.kind == "product"]
 
 
+def test_the_cheapest_ranks_in_the_shops_currency_and_other_currencies_follow(shops):
+    found, _ = shops["cycling"][0].search("the cheapest helmets")
+    # Not CHF 45 first because 45 < 59: euros first, cheapest first, then francs.
+    assert _prices(found.sources) == [(59.0, "EUR"), (89.0, "EUR"), (45.0, "CHF"), (120.0, "CHF")]
+    found, _ = shops["cycling"][0].search("the cheapest helmets under 200 CHF")
+    assert _prices(found.sources) == [(45.0, "CHF"), (120.0, "CHF")]
+
+
 def test_cheaper_and_dearer_follow_ups_stay_in_the_currency_shown(shops):
     assistant = shops["cycling"][0]
     (turn,) = assistant.replay([{"role": "user", "content": "Any helmets?"}])
