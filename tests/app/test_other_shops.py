@@ -74,6 +74,24 @@ def test_a_price_in_a_currency_the_shop_does_not_use_is_not_applied(shops):
     assert "Our prices are in JPY" in answer.answer
 
 
+def test_a_filter_the_shopper_did_not_clearly_ask_for_is_dropped_when_it_leaves_nothing(shops):
+    assistant = shops["watches"][0]
+    # "ladies" may only describe; the shop's dive watches are all in its men's department.
+    found, request = assistant.plan("any ladies dive watches?")
+    assert found.matched and not request.constraints.audience
+    assert request.constraints.types == ["dive"]
+    products = [s for s in found.sources if s.kind == "product"]
+    assert products and all(s.tags.get("type_dive") for s in products)
+    note = "I found no women's dive watches, so here is what I found for dive watches."
+    assert request.constraints.notes == [note]
+    assert assistant.ask("any ladies dive watches?").answer.startswith(note)  # no model
+    # When it leaves something, it stays.
+    found, request = assistant.plan("any ladies dress watches?")
+    assert request.constraints.audience == "women" and not request.constraints.notes
+    products = [s for s in found.sources if s.kind == "product"]
+    assert products and all(s.tags.get("for_women") for s in products)
+
+
 # The cycling shop prices in EUR (most of its products) and CHF, with no rate to convert with.
 def _prices(sources) -> list[tuple[float, str]]:
     return [(s.price_min, s.currency) for s in sources if s.kind == "product"]
