@@ -238,8 +238,7 @@ class Index:
             )
         if constraints.audience:
             keep &= self.tag(metadata_key("for", constraints.audience))
-        priced = constraints.upper is not None or constraints.price_min is not None
-        if priced and constraints.currency_filter:
+        if constraints.bounded and constraints.currency_filter:
             keep &= self.columns["currency"] == constraints.currency_filter
         with np.errstate(invalid="ignore"):
             if constraints.upper is not None:
@@ -474,8 +473,17 @@ class Retriever:
 
         ranked = sorted(fused, key=fused.get, reverse=True)
         if constraints.by_price:
-            priced = [i for i in ranked if not np.isnan(index.columns["price_min"][i])]
-            ranked = sorted(priced[: max(k * 3, 10)], key=lambda i: index.columns["price_min"][i])
+            # Cheapest first in one currency, the bounds' or else the shop's: with no rate to
+            # convert with, products priced in another follow (cheapest first among their
+            # own) rather than being ranked against it by raw numbers. They meet the
+            # question, so they are shown, never dropped.
+            price, currency = index.columns["price_min"], index.columns["currency"]
+            ours = constraints.currency or index.catalog.shop.currency or ""
+            priced = [i for i in ranked if not np.isnan(price[i])]
+            ranked = sorted(
+                priced[: max(k * 3, 10)],
+                key=lambda i: (currency[i] != ours, currency[i], price[i]),
+            )
         groups = _joined(index, ranked, k) if self.settings.join_neighbours else ranked[:k]
         sources = []
         for n, group in enumerate(groups, 1):

@@ -133,21 +133,19 @@ class Constraints(BaseModel):
         return min(bounds) if bounds else None
 
     @property
+    def bounded(self) -> bool:
+        return self.lower is not None or self.upper is not None
+
+    @property
     def hard(self) -> bool:
         return bool(
-            self.brands
-            or self.unknown_brands
-            or self.types
-            or self.audience
-            or self.lower is not None
-            or self.upper is not None
+            self.brands or self.unknown_brands or self.types or self.audience or self.bounded
         )
 
     @property
     def allows_documents(self) -> bool:
         """Only a type or audience: the question may be about caring for or returning them."""
-        priced = self.lower is not None or self.upper is not None
-        return not (self.brands or self.unknown_brands or priced)
+        return not (self.brands or self.unknown_brands or self.bounded)
 
     @property
     def about_products(self) -> bool:
@@ -163,7 +161,7 @@ class Constraints(BaseModel):
             clauses.append(options[0] if len(options) == 1 else {"$or": options})
         if self.audience:
             clauses.append({metadata_key("for", self.audience): True})
-        if self.currency_filter and (self.upper is not None or self.lower is not None):
+        if self.currency_filter and self.bounded:
             clauses.append({"currency": self.currency_filter})  # never compared across them
         if self.upper is not None:
             clauses.append({"price_min": {"$lte": self.below()}})
@@ -172,6 +170,12 @@ class Constraints(BaseModel):
         if self.pricier_than is not None:  # dearer than what was shown: from its lowest price
             clauses.append({"price_min": {"$gt": self.pricier_than}})
         return clauses[0] if len(clauses) == 1 else {"$and": clauses}
+
+    def price_in(self, currency: str | None, shop: Shop) -> None:
+        """The bounds are in `currency`. In a shop that prices in several currencies only
+        products priced in it can be compared with them: there is no rate to convert with."""
+        self.currency = currency
+        self.currency_filter = currency if len(shop.currencies) > 1 else None
 
     def below(self) -> float:
         """The highest price allowed: "cheaper than 60" excludes 60 itself."""
@@ -191,8 +195,8 @@ class Constraints(BaseModel):
             return False
         if self.audience and not metadata.get(metadata_key("for", self.audience)):
             return False
-        priced = self.upper is not None or self.lower is not None
-        if priced and self.currency_filter and metadata.get("currency") != self.currency_filter:
+        currency = self.currency_filter
+        if self.bounded and currency and metadata.get("currency") != currency:
             return False
         low, high = metadata.get("price_min"), metadata.get("price_max")
         if self.upper is not None and (low is None or low > self.below()):
@@ -397,8 +401,7 @@ def parse(question: str, catalog: Catalog, about_products: bool = False) -> Cons
             )
         else:
             constraints.price_min, constraints.price_max = bounds.low, bounds.high
-            constraints.currency = currency
-            constraints.currency_filter = currency if len(priced_in) > 1 else None
+            constraints.price_in(currency, shop)
     return constraints
 
 
@@ -503,6 +506,10 @@ def references(question: str, shown: Sequence[Shown]) -> list[Shown]:
             count = {"two": 2, "three": 3}.get(several.group(1) or several.group(2) or "two")
             pool = pool[: count or 2]
         priced = [s for s in pool if s.price_min is not None]
+        if len({s.currency for s in priced if s.currency}) > 1:
+            # No rate to convert with: all of them, each in its own currency (`understand`
+            # tells the shopper why none is picked).
+            return priced
         if priced:
             pick = min if "cheap" in match.group(1).lower() or "less" in match.group(1) else max
             return [pick(priced, key=lambda s: s.price_min or 0.0)]
@@ -598,9 +605,16 @@ def understand(
     if last is None:
         return fresh()
     if on_products and (pointed := references(question, last.shown)):
+        constraints = last.constraints.model_copy(update={"notes": []})  # said last time
+        currencies = sorted({s.currency for s in pointed if s.currency and s.price_min is not None})
+        if _OF_THEM.search(question) and len(currencies) > 1:
+            constraints.notes.append(
+                f"These are priced in different currencies ({' and '.join(currencies)}), "
+                "and I have no exchange rate to compare them with."
+            )
         return SearchRequest(
             query=question,
-            constraints=last.constraints,
+            constraints=constraints,
             topic="products",
             pinned=[s.id for s in pointed],
             kind="reference",
@@ -634,7 +648,9 @@ def understand(
     if not (specific or follows or current.audience):
         return fresh()
     constraints = _merge(last.constraints, current)
-    prices = [s.price_min for s in last.shown if s.price_min is not None]
+    currency, prices = _comparable(last.shown, constraints.currency, catalog.shop)
+    if comparative and prices:
+        constraints.price_in(currency, catalog.shop)
     if current.cheaper_than_before and prices:
         constraints.cheaper_than, constraints.price_min = min(prices), None
         constraints.by_price = False
@@ -646,6 +662,22 @@ def understand(
         topic="products",
         kind="follow-up",
     )
+
+
+def _comparable(
+    shown: Sequence[Shown], currency: str | None, shop: Shop
+) -> tuple[str | None, list[float]]:
+    """The currency a "cheaper" or "more expensive" follow-up moves in, and the prices of
+    the shown products it moves from. Where the shop prices in several currencies, that is
+    the currency of the bounds in force, else the shop's own if a product in it was shown,
+    else the first shown product's; products in other currencies have nothing to say."""
+    priced = [(s.price_min, s.currency) for s in shown if s.price_min is not None]
+    if len(shop.currencies) <= 1:
+        return currency or shop.currency, [price for price, _ in priced]
+    if currency is None:
+        held = [c for _, c in priced]
+        currency = shop.currency if shop.currency in held else next(iter(held), None)
+    return currency, [price for price, c in priced if c == currency]
 
 
 def expand(

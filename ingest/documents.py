@@ -1,7 +1,8 @@
 """Store documents (Markdown, text, HTML, PDF) → Chunks that keep their file and section.
 
 Markdown is split along its headings first, so each chunk knows the heading path it
-sits under; HTML is turned into the same heading-marked text; PDF pages keep their
+sits under; HTML is turned into the same heading-marked text (its tables into Markdown
+tables, written out row by row with their headers like Markdown's); PDF pages keep their
 page number. Long sections are then cut to `chunk_size` characters.
 """
 
@@ -11,7 +12,7 @@ import io
 import re
 from pathlib import PurePosixPath
 
-from bs4 import BeautifulSoup, ParserRejectedMarkup
+from bs4 import BeautifulSoup, ParserRejectedMarkup, Tag
 from langchain_text_splitters import MarkdownHeaderTextSplitter, RecursiveCharacterTextSplitter
 from pypdf import PdfReader
 
@@ -127,12 +128,40 @@ def html_to_markdown(raw: str) -> str:
     soup = BeautifulSoup(raw, "html.parser")
     for tag in soup(_HTML_NOISE):
         tag.decompose()
+    for table in reversed(soup.find_all("table")):  # a table inside a cell first
+        table.replace_with(_table_markdown(table))
     for level in (1, 2, 3):
         for heading in soup.find_all(f"h{level}"):
             heading.replace_with(f"\n\n{'#' * level} {heading.get_text(' ', strip=True)}\n\n")
     body = soup.body or soup
     text = body.get_text("\n")
     return re.sub(r"\n\s*\n\s*", "\n\n", text).strip()
+
+
+def _table_markdown(table: Tag) -> str:
+    """An HTML table as a Markdown table, so that `table_rows` writes each row with its
+    headers as it does for Markdown. The headers are a first row of <th> cells or the
+    <thead>; a table without them (a column of labels, say) keeps each row on one line."""
+    rows: list[list[str]] = []
+    header = False
+    for tr in table.find_all("tr"):
+        cells = tr.find_all(["th", "td"])
+        text = [" ".join(c.get_text(" ", strip=True).replace("|", "/").split()) for c in cells]
+        if not any(text):
+            continue
+        if not rows:
+            header = tr.find_parent("thead") is not None or all(c.name == "th" for c in cells)
+        rows.append(text)
+    caption = table.find("caption")
+    lines = [caption.get_text(" ", strip=True), ""] if caption else []
+    if header and len(rows) > 1:
+        width = max(len(row) for row in rows)
+        rows = [row + [""] * (width - len(row)) for row in rows]
+        rows.insert(1, ["---"] * width)
+        lines += ["| " + " | ".join(row) + " |" for row in rows]
+    else:
+        lines += [", ".join(cell for cell in row if cell) for row in rows]
+    return "\n\n" + "\n".join(lines) + "\n\n"
 
 
 def _numbered(chunks: list[Chunk]) -> list[Chunk]:

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from tests.conftest import BUNDLED_KB, ROOT, app_env
+from tests.conftest import BUNDLED_KB, ROOT, SHOPS, app_env
 
 
 def chat(assistant, *questions: str):
@@ -106,3 +106,39 @@ def test_the_command_line_takes_the_chat_so_far(tmp_path):
         text=True,
     )
     assert failed.returncode == 2 and "must be a JSON list" in failed.stderr
+
+
+def test_the_command_line_reads_what_an_answer_showed_from_its_sources(tmp_path):
+    """`retrieve --history FILE` where the assistant's message carries the `sources` that
+    `ask --json` printed (the same records `retrieve --json` prints): "the second one" is
+    the second of those sources, not of the earlier question searched again."""
+    env = app_env(tmp_path, SHOPS / "watches")
+    subprocess.run([sys.executable, "-m", "ingest"], cwd=ROOT, env=env, check=True)
+
+    def retrieve(*args: str) -> list[dict]:
+        done = subprocess.run(
+            [sys.executable, "-m", "app", "retrieve", *args, "--json"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        return json.loads(done.stdout)["sources"]
+
+    question = "Which GPS running watches do you sell?"
+    searched = retrieve(question)
+    assert len(searched) >= 3
+    # The answer showed two of them, in its own order.
+    given = [searched[2] | {"n": 1}, searched[0] | {"n": 2}]
+    history = tmp_path / "chat.json"
+    history.write_text(
+        json.dumps(
+            [
+                {"role": "user", "content": question},
+                {"role": "assistant", "content": "We have these two [1][2].", "sources": given},
+            ]
+        )
+    )
+    second = retrieve("Tell me more about the second one", "--history", str(history))
+    assert [s["id"] for s in second] == [searched[0]["id"]]  # searched again, it was [1]

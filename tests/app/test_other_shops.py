@@ -9,6 +9,7 @@ import pytest
 
 from app.retrieval import Retriever
 from app.service import Assistant
+from app.understanding import Shown, Turn
 from cobbler.store import Store, open_client
 from ingest.pipeline import ingest
 from tests.conftest import SHOPS, make_settings
@@ -18,7 +19,7 @@ from tests.conftest import SHOPS, make_settings
 def shops(tmp_path_factory, embedder):
     """Each fixture shop ingested once into its own store; no chat model."""
     built = {}
-    for name in ("watches", "furniture", "tea"):
+    for name in ("watches", "furniture", "tea", "cycling"):
         settings = make_settings(tmp_path_factory.mktemp(name), kb_dir=SHOPS / name)
         client = open_client(settings)
         report = ingest(settings, embedder, client)
@@ -71,6 +72,53 @@ def test_a_brand_the_shop_does_not_carry_is_an_honest_none_for_any_goods(shops):
 def test_a_price_in_a_currency_the_shop_does_not_use_is_not_applied(shops):
     answer = shops["tea"][0].ask("any oolong under $20?")
     assert "Our prices are in JPY" in answer.answer
+
+
+def test_a_filter_the_shopper_did_not_clearly_ask_for_is_dropped_when_it_leaves_nothing(shops):
+    assistant = shops["watches"][0]
+    # "ladies" may only describe; the shop's dive watches are all in its men's department.
+    found, request = assistant.plan("any ladies dive watches?")
+    assert found.matched and not request.constraints.audience
+    assert request.constraints.types == ["dive"]
+    products = [s for s in found.sources if s.kind == "product"]
+    assert products and all(s.tags.get("type_dive") for s in products)
+    note = "I found no women's dive watches, so here is what I found for dive watches."
+    assert request.constraints.notes == [note]
+    assert assistant.ask("any ladies dive watches?").answer.startswith(note)  # no model
+    # When it leaves something, it stays.
+    found, request = assistant.plan("any ladies dress watches?")
+    assert request.constraints.audience == "women" and not request.constraints.notes
+    products = [s for s in found.sources if s.kind == "product"]
+    assert products and all(s.tags.get("for_women") for s in products)
+
+
+# The cycling shop prices in EUR (most of its products) and CHF, with no rate to convert with.
+def _prices(sources) -> list[tuple[float, str]]:
+    return [(s.price_min, s.currency) for s in sources if s.kind == "product"]
+
+
+def test_the_cheapest_ranks_in_the_shops_currency_and_other_currencies_follow(shops):
+    found, _ = shops["cycling"][0].search("the cheapest helmets")
+    # Not CHF 45 first because 45 < 59: euros first, cheapest first, then francs.
+    assert _prices(found.sources) == [(59.0, "EUR"), (89.0, "EUR"), (45.0, "CHF"), (120.0, "CHF")]
+    found, _ = shops["cycling"][0].search("the cheapest helmets under 200 CHF")
+    assert _prices(found.sources) == [(45.0, "CHF"), (120.0, "CHF")]
+
+
+def test_cheaper_and_dearer_follow_ups_stay_in_the_currency_shown(shops):
+    assistant = shops["cycling"][0]
+    (turn,) = assistant.replay([{"role": "user", "content": "Any helmets?"}])
+
+    def after(*shown: tuple[str, float, str]) -> list[Turn]:
+        products = [Shown(id=t, title=t, price_min=p, currency=c) for t, p, c in shown]
+        return [turn.model_copy(update={"shown": products})]
+
+    # Below €89, not below CHF 45 read as 45.
+    shown = after(("Alpina", 89, "EUR"), ("Abus", 45, "CHF"))
+    assert _prices(assistant.search("cheaper ones?", shown)[0].sources) == [(59.0, "EUR")]
+    # Above €59, and never CHF 120 read as 120.
+    shown = after(("Uvex", 59, "EUR"), ("Abus", 45, "CHF"))
+    assert _prices(assistant.search("more expensive?", shown)[0].sources) == [(89.0, "EUR")]
 
 
 @pytest.mark.llm

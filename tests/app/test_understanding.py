@@ -222,3 +222,56 @@ def test_the_longest_brand_name_wins():
     catalog = Catalog(brands={"hugo": "HUGO", "boss": "BOSS", "hugo boss": "Hugo Boss"})
     assert parse("things from Hugo Boss", catalog).brands == ["Hugo Boss"]
     assert parse("BOSS things", catalog).brands == ["BOSS"]
+
+
+# A shop that prices in two currencies (EUR, most of its products, and CHF): with no rate to
+# convert with, amounts in one are never compared with amounts in the other.
+HELMETS = [
+    Shown(id="giro", title="Giro Trail Helmet", price_min=120.0, price_max=120.0, currency="CHF"),
+    Shown(
+        id="alpina", title="Alpina Gravel Helmet", price_min=89.0, price_max=89.0, currency="EUR"
+    ),
+    Shown(id="abus", title="Abus City Helmet", price_min=45.0, price_max=45.0, currency="CHF"),
+]
+
+
+def _helmet(price: float, currency: str) -> dict:
+    return {
+        "kind": "product",
+        "type_helmet": True,
+        "price_min": price,
+        "price_max": price,
+        "currency": currency,
+    }
+
+
+def test_a_follow_up_bound_carries_the_currency_of_the_products_it_moves_from():
+    catalog = catalog_of(SHOPS / "cycling")
+    earlier = _after("Any helmets?", catalog, HELMETS)
+    cheaper = understand("cheaper ones?", earlier, catalog).constraints
+    # Below the cheapest one shown in the shop's own currency, not below CHF 45 read as 45.
+    assert (cheaper.cheaper_than, cheaper.currency) == (89.0, "EUR")
+    assert cheaper.describe(catalog.shop) == "helmets cheaper than €89"
+    assert cheaper.admits(_helmet(59.0, "EUR")) and not cheaper.admits(_helmet(45.0, "CHF"))
+    only_francs = _after("Any helmets?", catalog, HELMETS[:1])
+    cheaper = understand("cheaper ones?", only_francs, catalog).constraints
+    assert cheaper.describe(catalog.shop) == "helmets cheaper than CHF 120"
+    assert cheaper.admits(_helmet(45.0, "CHF")) and not cheaper.admits(_helmet(89.0, "EUR"))
+    dearer = understand("more expensive ones?", earlier, catalog).constraints
+    assert (dearer.pricier_than, dearer.currency) == (89.0, "EUR")
+    assert not dearer.admits(_helmet(120.0, "CHF"))
+
+
+def test_the_cheaper_of_two_in_different_currencies_is_not_decided_by_raw_numbers():
+    catalog = catalog_of(SHOPS / "cycling")
+    two = _after("Any helmets?", catalog, HELMETS[1:])
+    request = understand("the cheaper of the two", two, catalog)
+    # Both are shown, each in its own currency, and the shopper is told why none is picked.
+    assert request.pinned == ["alpina", "abus"] and request.kind == "reference"
+    assert request.constraints.notes == [
+        "These are priced in different currencies (CHF and EUR), and I have no exchange rate "
+        "to compare them with."
+    ]
+    francs = _after("Any helmets?", catalog, HELMETS[::2])
+    same = understand("the cheaper of the two", francs, catalog)
+    assert same.pinned == ["abus"] and not same.constraints.notes

@@ -86,3 +86,24 @@ def test_table_rows_keep_their_headers_and_a_separator_their_cells_lack():
     assert table_rows(fees, "Fees") == (
         "Fees: Option Post; Cost 3.95, free over 50.\nFees: Option Pick-up; Cost free.\n"
     )
+
+
+def test_html_tables_keep_each_row_with_its_headers_as_markdown_tables_do():
+    html = """<html><body><h1>Size guide</h1><h2>Men's sizes</h2>
+    <table><thead><tr><th>UK</th><th>EU</th><th>Foot length (cm)</th></tr></thead>
+    <tbody><tr><td>9</td><td>43</td><td>27.1</td></tr>
+    <tr><td>10</td><td>44.5</td><td>27.9</td></tr></tbody></table>
+    <h2>Care</h2><table><tr><td>Suede</td><td>brush dry</td></tr></table>
+    </body></html>"""
+    markdown = (
+        "# Size guide\n\n## Men's sizes\n\n| UK | EU | Foot length (cm) |\n| --- | --- | --- |\n"
+        "| 9 | 43 | 27.1 |\n| 10 | 44.5 | 27.9 |\n\n## Care\n\nSuede, brush dry\n"
+    )
+    chunks = splitter.html(html, "size-guide.html")
+    sizes = next(c for c in chunks if c.section == "Size guide › Men's sizes")
+    assert "Men's sizes: UK 10, EU 44.5, Foot length (cm) 27.9." in sizes.text.splitlines()
+    # The same text, sections and headings as the same guide written in Markdown.
+    written = splitter.markdown(markdown, "size-guide.html")
+    assert [(c.section, c.text) for c in chunks] == [(c.section, c.text) for c in written]
+    # A table without a header row keeps each row on one line.
+    assert "Suede, brush dry" in chunks[-1].text.splitlines()
