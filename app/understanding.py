@@ -4,12 +4,13 @@ What the shop sells is read from the published index (`Catalog`): its brands, it
 the `Shop` that ingest learned (product types, audiences, attributes, currency, profile).
 A question is read against that (`parse`): brands the shop sells (typos tolerated) or names
 it does not, product types, who it is for, price bounds in any currency, attributes.
-Hard constraints (brand, type, audience, price) become a Chroma filter and the same
-predicate on the BM25 side; attributes only re-rank. A filter the shopper did not clearly
-ask for is marked `loose`, so the service can drop it, and say so, when it empties the
-results. A question is read against the conversation so far (`understand`): each `Turn`
-holds what the shopper was shown, so "cheaper ones?", "the second one" and "and can I return
-them?" mean what a shop assistant would take them to mean.
+Hard constraints (brand, type, audience, price) become one mask over the stored metadata
+(`Index.mask`), used by both sides of the search; attributes only re-rank. A filter the
+shopper did not clearly ask for is marked `loose`, so the service can drop it, and say so,
+when it empties the results. A question is read against the conversation so far
+(`understand`): each `Turn` holds what the shopper was shown, so "cheaper ones?", "the
+second one" and "and can I return them?" mean what a shop assistant would take them to
+mean.
 """
 
 from __future__ import annotations
@@ -150,26 +151,6 @@ class Constraints(BaseModel):
     @property
     def about_products(self) -> bool:
         return self.hard or self.by_price
-
-    def where(self) -> dict[str, Any]:
-        """The Chroma filter for products that satisfy every hard constraint."""
-        clauses: list[dict[str, Any]] = [{"kind": "product"}]
-        if self.brands:
-            clauses.append({"brand_key": {"$in": [b.casefold() for b in self.brands]}})
-        if self.types:
-            options = [{metadata_key("type", t): True} for t in self.types]
-            clauses.append(options[0] if len(options) == 1 else {"$or": options})
-        if self.audience:
-            clauses.append({metadata_key("for", self.audience): True})
-        if self.currency_filter and self.bounded:
-            clauses.append({"currency": self.currency_filter})  # never compared across them
-        if self.upper is not None:
-            clauses.append({"price_min": {"$lte": self.below()}})
-        if self.price_min is not None:  # a range that reaches the bound will do
-            clauses.append({"price_max": {"$gte": self.price_min}})
-        if self.pricier_than is not None:  # dearer than what was shown: from its lowest price
-            clauses.append({"price_min": {"$gt": self.pricier_than}})
-        return clauses[0] if len(clauses) == 1 else {"$and": clauses}
 
     def price_in(self, currency: str | None, shop: Shop) -> None:
         """The bounds are in `currency`. In a shop that prices in several currencies only
