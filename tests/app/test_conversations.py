@@ -11,6 +11,19 @@ import pytest
 from tests.conftest import BUNDLED_KB, ROOT, SHOPS, app_env
 
 
+def _retrieve(env: dict, *args: str) -> list[dict]:
+    """`python -m app retrieve ... --json`: the sources it prints."""
+    done = subprocess.run(
+        [sys.executable, "-m", "app", "retrieve", *args, "--json"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(done.stdout)["sources"]
+
+
 def chat(assistant, *questions: str):
     """Ask each question in turn, as the chat page does; the last answer."""
     conversation, answer = [], None
@@ -79,19 +92,8 @@ def test_the_command_line_takes_the_chat_so_far(tmp_path):
     env = app_env(tmp_path, BUNDLED_KB)
     subprocess.run([sys.executable, "-m", "ingest"], cwd=ROOT, env=env, check=True)
 
-    def retrieve(*args: str) -> list[dict]:
-        done = subprocess.run(
-            [sys.executable, "-m", "app", "retrieve", *args, "--json"],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        return json.loads(done.stdout)["sources"]
-
-    first = retrieve("Do you have walking boots for women?")
-    cheaper = retrieve("cheaper ones?", "--history", str(history))
+    first = _retrieve(env, "Do you have walking boots for women?")
+    cheaper = _retrieve(env, "cheaper ones?", "--history", str(history))
     assert cheaper and all(s["tags"].get("for_women") for s in cheaper)
     # Below the cheapest priced one shown (a product without a price may be among them).
     shown = min(f["price_min"] for f in first if f.get("price_min") is not None)
@@ -115,19 +117,8 @@ def test_the_command_line_reads_what_an_answer_showed_from_its_sources(tmp_path)
     env = app_env(tmp_path, SHOPS / "watches")
     subprocess.run([sys.executable, "-m", "ingest"], cwd=ROOT, env=env, check=True)
 
-    def retrieve(*args: str) -> list[dict]:
-        done = subprocess.run(
-            [sys.executable, "-m", "app", "retrieve", *args, "--json"],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        return json.loads(done.stdout)["sources"]
-
     question = "Which GPS running watches do you sell?"
-    searched = retrieve(question)
+    searched = _retrieve(env, question)
     assert len(searched) >= 3
     # The answer showed two of them, in its own order.
     given = [searched[2] | {"n": 1}, searched[0] | {"n": 2}]
@@ -140,5 +131,5 @@ def test_the_command_line_reads_what_an_answer_showed_from_its_sources(tmp_path)
             ]
         )
     )
-    second = retrieve("Tell me more about the second one", "--history", str(history))
+    second = _retrieve(env, "Tell me more about the second one", "--history", str(history))
     assert [s["id"] for s in second] == [searched[0]["id"]]  # searched again, it was [1]
