@@ -319,6 +319,7 @@ def check_answer(
     brands: Sequence[str] = (),
     contact: str = "",
     language: str | None = None,
+    about_products: bool = True,
 ) -> tuple[str, Checks]:
     """The answer with bad citations fixed and unsupported sentences removed, and the verdict.
 
@@ -329,6 +330,8 @@ def check_answer(
     of that brand. `contact` is the shop's own contact text (its profile): the addresses and
     numbers an answer may give besides those in shop documents. An answer not in `language`
     (the shop's) is returned empty, the detected language in `checks.wrong_language`.
+    Outside product questions, a sentence saying the shop does not do something must be
+    what a shop document says (`_denied`).
     """
     checks = Checks()
     if language and (other := foreign_language(text, language)):
@@ -349,6 +352,7 @@ def check_answer(
         kept = [
             _check_sentence(s, sources, checks, asked, currency, brands, lookup)
             if _shop_words(s, sources, checks, own)
+            and (about_products or _denied(s, sources, checks))
             else ""
             for s in _SENTENCE.split(line)
             if s.strip()
@@ -610,6 +614,42 @@ def _shop_words(sentence: str, sources: Sequence[Source], checks: Checks, own: C
         checks.removed_sentences.append(sentence.strip())
         return False
     return True
+
+
+# How a shop document says what the shop does not do: "we do not deliver to X", "only within
+# the EU", "cannot be returned unless faulty".
+_NEGATION = re.compile(
+    r"\b(?:no|not(?! only| just)|never|cannot|none|nor|except|unless|outside|without)\b|"
+    r"(?<!not )\bonly\b|n't\b",
+    re.I,
+)
+# The assistant's own "I can't find that": a refusal, not a claim about the shop.
+_OWN_REFUSAL = re.compile(
+    r"\bI\b(?:'m| am)?[^.]{0,20}?\b(?:can't|cannot|couldn't|could not|don't|do not|am not|"
+    r"unable)\b[^.]{0,12}?\b(?:find|know|see|answer|sure|help|say)\w*",
+    re.I,
+)
+
+
+def _denied(sentence: str, sources: Sequence[Source], checks: Checks) -> bool:
+    """Whether a sentence's "no" is the shop's own: one sentence of a shop document says
+    no too and shares half its words. A small model asked "do you repair other brands?"
+    may answer "No, we do not" where the repairs page says "any brand": a "no" the shopper
+    would act on. A sentence that fails is noted as removed."""
+    said = _CITATION.sub("", _OWN_REFUSAL.sub(" ", sentence))
+    if not _NEGATION.search(said):
+        return True
+    words = {w for w in tokenize(said) if len(w) >= 4 and w.isalpha()} - _IGNORED
+    if not words:
+        return True
+    for source in sources:
+        if source.kind != "document":
+            continue
+        for part in re.split(r"\n+|(?<=[.!?])\s+", f"{source.title}\n{source.text}"):
+            if _NEGATION.search(part) and len(words & set(tokenize(part))) * 2 >= len(words):
+                return True
+    checks.removed_sentences.append(sentence.strip())
+    return False
 
 
 # A few of each language's commonest words: enough to tell which one an answer is in.

@@ -235,6 +235,7 @@ class Assistant:
                 brands,
                 contact=shop.profile.contact or "",
                 language=shop.profile.language,
+                about_products=constraints.about_products or bool(request.pinned),
             )
             products = [s for s in answer.sources if s.kind == "product"]
             shows = any(f"[{s.n}]" in answer.answer for s in products)

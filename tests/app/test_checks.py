@@ -482,3 +482,45 @@ def test_a_recited_table_row_is_shown_as_text_never_as_markup():
         assert fixed.startswith("Sizes: UK 9, EU 43") and fixed.endswith("[1].")
         assert "<img" not in fixed.replace(r"\<img", "")
         assert "](http" not in fixed
+
+
+REPAIRS = Source(
+    id="d4",
+    kind="document",
+    n=4,
+    score=1.0,
+    title="Repairs",
+    source="repairs.md",
+    text=(
+        "Our workshop repairs items of any brand, not only our own.\n"
+        "- We do not currently deliver to Iceland or Malta.\n"
+        "Gift cards cannot be returned unless they are faulty."
+    ),
+)
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "We do not currently deliver to Malta [4].",
+        "No, gift cards cannot be returned unless they are faulty [4].",
+        "I'm sorry, I can't find that in the shop's information.",
+        "Refunds take 5-7 days [3].",
+    ],
+)
+def test_a_no_a_shop_document_says_too_stays(answer):
+    assert check_answer(answer, [*SOURCES, REPAIRS], about_products=False)[1].ok
+
+
+def test_a_no_no_shop_document_says_is_removed():
+    # The page says it repairs any brand; a small model answered the opposite.
+    answer = "No, we do not repair items from other brands. Our workshop repairs items [4]."
+    text, checks = check_answer(answer, [*SOURCES, REPAIRS], about_products=False)
+    assert "not repair" not in text
+    assert checks.removed_sentences == ["No, we do not repair items from other brands."]
+
+
+def test_a_no_about_products_is_left_to_the_product_checks():
+    # "We don't have it in black" rests on the products shown, not on a document's "no".
+    answer = "We do not have the Northfell Ridge Walking Boot in black [1]."
+    assert check_answer(answer, SOURCES)[1].ok
