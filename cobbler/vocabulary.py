@@ -151,14 +151,21 @@ class Vocabulary(BaseModel):
 
     # Tagging.
     def tags(
-        self, title: str, category_path: Sequence[str], brand: str | None = None
+        self,
+        title: str,
+        category_path: Sequence[str],
+        brand: str | None = None,
+        compounds: bool = True,
     ) -> dict[str, bool]:
-        """Boolean metadata for a product: its types and who it is for."""
+        """Boolean metadata for a product: its types and who it is for. `compounds`: also
+        the compound types its types make (which need the types' parents learned)."""
         if brand:  # a brand's name says nothing of the product's type
             title = re.sub(re.escape(brand), " ", title, flags=re.I)
         parts = [part for node in category_path for part in _node_parts(node)]
         text = " | ".join([title, *category_path, *parts])
         found = {m.key for m in _find({k: t.phrases for k, t in self.types.items()}, text)}
+        if compounds:
+            found |= self._compounds(found)
         tags = {metadata_key("type", key): True for key in found}
         # Who a product is for comes from its category path first: a title's "Ladies" may be
         # part of a product's name, but a "Women's" department is not.
@@ -167,6 +174,27 @@ class Vocabulary(BaseModel):
             audiences = {m.key for m in self.find_audiences(title)}
         tags.update({metadata_key("for", a): True for a in _widen(audiences, self.audiences)})
         return tags
+
+    def _compounds(self, found: set[str]) -> set[str]:
+        """The compound types a product is by its other types: a "flat" that is a "shoe" is a
+        "flat shoe", and a "boot" that is a "hiking shoe" a "hiking boot". (Real titles say
+        "Walking Boots ... Hiking Shoes"; real trees file ballet flats under "Flats".) A
+        "court trainer" is no "court shoe" though: every trainer is a shoe already."""
+        implied = set()
+        for key in self.types.keys() - found:
+            *modifier, head = key.split("_")
+            if not modifier or head not in found:
+                continue
+            for other in found - {head}:
+                words = other.split("_")
+                if words == modifier or (
+                    words[: len(modifier)] == modifier
+                    and head not in self.types[other].parents
+                    and other not in self.types[head].parents
+                ):
+                    implied.add(key)
+                    break
+        return implied
 
 
 def _widen(found: set[str], known: dict[str, Audience]) -> set[str]:
@@ -233,7 +261,8 @@ def _strip_audience(node: str, audience_words: set[str]) -> str:
     def drop(match: re.Match[str]) -> str:
         return "" if stem(match.group()) in audience_words else match.group()
 
-    return re.sub(r"\s+", " ", _WORD.sub(drop, node)).strip(" &,/+")
+    kept = re.sub(r"(?<!\w)['’]s?(?!\w)", " ", _WORD.sub(drop, node))  # "Girls' Shoes"
+    return re.sub(r"\s+", " ", kept).strip(" &,/+")
 
 
 def _node_parts(node: str) -> list[str]:
@@ -301,6 +330,9 @@ def learn(
     for p in products:
         for head in dict.fromkeys(_title_heads(p.title, skip | describing | brand_words)):
             heads[head] += 1
+    # Words that end some product's name are nouns, even where a detail also uses them
+    # ("Slippers", "Ballet Flat").
+    ends = {h for p in products for h in _title_heads(p.title, set())[:1]}
     # A noun that names products ends their titles' names most times it is used ("Lamp");
     # a word that merely sits last now and then ("Warm", "Party") does not.
     used: Counter[str] = Counter()
@@ -345,7 +377,7 @@ def learn(
     nouns = {h.split()[-1] for h in heads} | {w.split()[-1] for w in lexicon_words}
     for key in nodes:
         head = key.split()[-1]
-        if head in nouns or not parents[key]:
+        if head in nouns or head in ends or not parents[key]:
             continue
         parent = parents[key].most_common(1)[0][0].split()[-1]
         phrases[key].add(f"{key} {parent}")
@@ -409,7 +441,7 @@ def learn(
     # Count, mark the whole-range types and find each type's parents.
     members: dict[str, set[int]] = defaultdict(set)
     for i, p in enumerate(products):
-        for tag in vocab.tags(p.title, p.category_path, p.brand):
+        for tag in vocab.tags(p.title, p.category_path, p.brand, compounds=False):
             if tag.startswith("type_"):
                 members[tag.removeprefix("type_")].add(i)
             else:
