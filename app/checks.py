@@ -623,6 +623,7 @@ _NEGATION = re.compile(
     r"(?<!not )\bonly\b|n't\b",
     re.I,
 )
+_PASSAGE = re.compile(r"(?<=[.!?:])\s+|\n\s*\n|\n(?=\s*(?:[-*•#|]|\d+\.)\s)")
 # The assistant's own "I can't find that": a refusal, not a claim about the shop.
 _OWN_REFUSAL = re.compile(
     r"\bI\b(?:'m| am)?[^.]{0,20}?\b(?:can't|cannot|couldn't|could not|don't|do not|am not|"
@@ -645,7 +646,8 @@ def _denied(sentence: str, sources: Sequence[Source], checks: Checks) -> bool:
     for source in sources:
         if source.kind != "document":
             continue
-        for part in re.split(r"\n+|(?<=[.!?])\s+", f"{source.title}\n{source.text}"):
+        # Sentences, list items and paragraphs; a line a PDF wrapped mid-sentence is joined.
+        for part in _PASSAGE.split(f"{source.title}\n\n{source.text}"):
             if _NEGATION.search(part) and len(words & set(tokenize(part))) * 2 >= len(words):
                 return True
     checks.removed_sentences.append(sentence.strip())

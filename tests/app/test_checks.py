@@ -524,3 +524,21 @@ def test_a_no_about_products_is_left_to_the_product_checks():
     # "We don't have it in black" rests on the products shown, not on a document's "no".
     answer = "We do not have the Northfell Ridge Walking Boot in black [1]."
     assert check_answer(answer, SOURCES)[1].ok
+
+
+def test_a_no_in_a_sentence_a_pdf_wrapped_over_two_lines_stays():
+    warranty = Source(
+        id="d5",
+        kind="document",
+        n=5,
+        score=1.0,
+        title="Warranty › page 1",
+        source="warranty.pdf",
+        text=(
+            "What is not covered\nThe warranty does not cover normal wear and tear, damage from\n"
+            "accidents, and goods that were dried on a radiator or washed in a machine.\n"
+            "How to make a claim"
+        ),
+    )
+    answer = "The warranty does not cover goods dried on a radiator [5]."
+    assert check_answer(answer, [warranty], about_products=False)[1].ok
