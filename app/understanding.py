@@ -204,9 +204,9 @@ class Constraints(BaseModel):
             return _round_money(format_price(amount, amount, currency))
 
         if self.cheaper_than is not None and self.upper == self.cheaper_than:
-            words.append(f"cheaper than {money(self.cheaper_than)}")
+            words.append(f"cheaper than the {money(self.cheaper_than)} one")
         elif self.pricier_than is not None and self.lower == self.pricier_than:
-            words.append(f"dearer than {money(self.pricier_than)}")
+            words.append(f"dearer than the {money(self.pricier_than)} one")
         elif self.lower is not None and self.upper is not None:
             words.append(f"between {money(self.lower)} and {money(self.upper)}")
         elif self.upper is not None:

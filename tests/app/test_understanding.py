@@ -162,7 +162,7 @@ def test_comparatives_move_from_what_was_shown_and_say_it_as_a_person_would():
     earlier = _after("Any walking boots under £100?", catalog, SHOWN)
     cheaper = understand("cheaper ones?", earlier, catalog).constraints
     assert cheaper.cheaper_than == 60.0 and cheaper.types == ["walking_boot"]
-    assert cheaper.describe(catalog.shop) == "walking boots cheaper than £60"
+    assert cheaper.describe(catalog.shop) == "walking boots cheaper than the £60 one"
     dearer = understand("Show me more expensive ones", earlier, catalog).constraints
     assert dearer.pricier_than == 99.0 and dearer.price_max is None
 
@@ -251,11 +251,11 @@ def test_a_follow_up_bound_carries_the_currency_of_the_products_it_moves_from():
     cheaper = understand("cheaper ones?", earlier, catalog).constraints
     # Below the cheapest one shown in the shop's own currency, not below CHF 45 read as 45.
     assert (cheaper.cheaper_than, cheaper.currency) == (89.0, "EUR")
-    assert cheaper.describe(catalog.shop) == "helmets cheaper than €89"
+    assert cheaper.describe(catalog.shop) == "helmets cheaper than the €89 one"
     assert cheaper.admits(_helmet(59.0, "EUR")) and not cheaper.admits(_helmet(45.0, "CHF"))
     only_francs = _after("Any helmets?", catalog, HELMETS[:1])
     cheaper = understand("cheaper ones?", only_francs, catalog).constraints
-    assert cheaper.describe(catalog.shop) == "helmets cheaper than CHF 120"
+    assert cheaper.describe(catalog.shop) == "helmets cheaper than the CHF 120 one"
     assert cheaper.admits(_helmet(45.0, "CHF")) and not cheaper.admits(_helmet(89.0, "EUR"))
     dearer = understand("more expensive ones?", earlier, catalog).constraints
     assert (dearer.pricier_than, dearer.currency) == (89.0, "EUR")
