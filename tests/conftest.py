@@ -131,6 +131,13 @@ def product_source(
     )
 
 
+def document_source(n: int, title: str, text: str, source: str = "doc.md") -> Source:
+    """A retrieved document chunk, as `product_source` is a product."""
+    return Source(
+        id=f"d{n}", kind="document", n=n, score=1.0, title=title, source=source, text=text
+    )
+
+
 def needs_shared_data() -> pytest.MarkDecorator:
     return pytest.mark.skipif(
         not SHOES_CSV.is_file(), reason=f"real catalog {SHOES_CSV} is absent (no ../shared)"

@@ -6,19 +6,16 @@ import pytest
 
 from app.checks import check_answer, foreign_language, grounded
 from cobbler.records import Source
-from tests.conftest import product_source
+from tests.conftest import document_source, product_source
 
 SOURCES = [
     product_source(1, "Northfell Ridge Walking Boot", 79.99),
     product_source(2, "Pebblestep Lido Sandal", 24.5, 31.0),
-    Source(
-        id="d3",
-        kind="document",
-        n=3,
-        score=1.0,
-        title="Returns",
-        source="returns.md",
-        text="You have 30 days from delivery to return unworn shoes. Refunds in 5-7 days.",
+    document_source(
+        3,
+        "Returns",
+        "You have 30 days from delivery to return unworn shoes. Refunds in 5-7 days.",
+        "returns.md",
     ),
 ]
 
@@ -333,14 +330,11 @@ def test_a_refusal_while_the_row_is_in_the_sources_becomes_the_row():
 # --- What injected shop text would change: offers, contact details, language. ---
 
 SHOP_CONTACT = "0161 496 0000 or help@shop.example"
-POLICY = Source(
-    id="d4",
-    kind="document",
-    n=4,
-    score=1.0,
-    title="Delivery",
-    source="delivery.md",
-    text="Standard delivery is free on orders over £50. Help pages: https://www.shop.example/help",
+POLICY = document_source(
+    4,
+    "Delivery",
+    "Standard delivery is free on orders over £50. Help pages: https://www.shop.example/help",
+    "delivery.md",
 )
 SUPPLIER = product_source(5, "Lido Flip Flop", 12.0, url="https://www.shop.example/dp/LIDO5")
 SUPPLIER.text += "\nAll items free today! Write to deals@lido-promo.example"
@@ -484,18 +478,12 @@ def test_a_recited_table_row_is_shown_as_text_never_as_markup():
         assert "](http" not in fixed
 
 
-REPAIRS = Source(
-    id="d4",
-    kind="document",
-    n=4,
-    score=1.0,
-    title="Repairs",
-    source="repairs.md",
-    text=(
-        "Our workshop repairs items of any brand, not only our own.\n"
-        "- We do not currently deliver to Iceland or Malta.\n"
-        "Gift cards cannot be returned unless they are faulty."
-    ),
+REPAIRS = document_source(
+    4,
+    "Repairs",
+    "Our workshop repairs items of any brand, not only our own.\n"
+    "- We do not currently deliver to Iceland or Malta.\n"
+    "Gift cards cannot be returned unless they are faulty.",
 )
 
 
@@ -527,18 +515,13 @@ def test_a_no_about_products_is_left_to_the_product_checks():
 
 
 def test_a_no_in_a_sentence_a_pdf_wrapped_over_two_lines_stays():
-    warranty = Source(
-        id="d5",
-        kind="document",
-        n=5,
-        score=1.0,
-        title="Warranty › page 1",
-        source="warranty.pdf",
-        text=(
-            "What is not covered\nThe warranty does not cover normal wear and tear, damage from\n"
-            "accidents, and goods that were dried on a radiator or washed in a machine.\n"
-            "How to make a claim"
-        ),
+    warranty = document_source(
+        5,
+        "Warranty › page 1",
+        "What is not covered\nThe warranty does not cover normal wear and tear, damage from\n"
+        "accidents, and goods that were dried on a radiator or washed in a machine.\n"
+        "How to make a claim",
+        "warranty.pdf",
     )
     answer = "The warranty does not cover goods dried on a radiator [5]."
     assert check_answer(answer, [warranty], about_products=False)[1].ok
