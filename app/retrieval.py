@@ -169,6 +169,7 @@ class Index:
             "currency": np.array([m.get("currency", "") for m in metadatas], dtype=object),
             "price_min": np.array([m.get("price_min", np.nan) for m in metadatas], dtype=float),
             "price_max": np.array([m.get("price_max", np.nan) for m in metadatas], dtype=float),
+            "weight_g": np.array([m.get("weight_g", np.nan) for m in metadatas], dtype=float),
         }
         index.position = {id: i for i, id in enumerate(ids)}
         index.neighbour = {
@@ -247,6 +248,11 @@ class Index:
                 keep &= self.columns["price_max"] >= constraints.price_min
             if constraints.pricier_than is not None:
                 keep &= self.columns["price_min"] > constraints.pricier_than
+            low, high = constraints.weight_range()
+            if low is not None:
+                keep &= self.columns["weight_g"] > low
+            if high is not None:
+                keep &= self.columns["weight_g"] < high
         return keep
 
 

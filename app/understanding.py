@@ -23,6 +23,7 @@ from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, Field
 
+from cobbler.measures import weight_bounds, weight_label
 from cobbler.money import PriceBounds, format_price, price_bounds
 from cobbler.profile import Shop
 from cobbler.vocabulary import Match, metadata_key, phrase, spans, stem, stems
@@ -117,6 +118,10 @@ class Constraints(BaseModel):
     pricier_than: float | None = None  # "more expensive ones?": above the dearest one shown
     by_price: bool = False
     cheaper_than_before: bool = False
+    weight_min: float | None = None  # grams: "over 1 kg"
+    weight_max: float | None = None  # grams: "under 300 g"
+    lighter_than: float | None = None  # "lighter ones?": below the lightest one shown
+    heavier_than: float | None = None  # "heavier ones?": above the heaviest one shown
     attributes: list[str] = Field(default_factory=list)
     # Filters the shopper did not clearly ask for ("types", "audience"): dropped, and said
     # so, when they leave nothing.
@@ -138,15 +143,36 @@ class Constraints(BaseModel):
         return self.lower is not None or self.upper is not None
 
     @property
+    def weighed(self) -> bool:
+        return any(
+            w is not None
+            for w in (self.weight_min, self.weight_max, self.lighter_than, self.heavier_than)
+        )
+
+    def weight_range(self) -> tuple[float | None, float | None]:
+        """The weights allowed, in grams, both ends excluded: "under 300 g" keeps 300 g
+        (half a gram of slack), "lighter than the 300 g one" does not."""
+        lows = [w for w in (self.heavier_than,) if w is not None]
+        highs = [w for w in (self.lighter_than,) if w is not None]
+        lows += [self.weight_min - 0.5] if self.weight_min is not None else []
+        highs += [self.weight_max + 0.5] if self.weight_max is not None else []
+        return (max(lows) if lows else None, min(highs) if highs else None)
+
+    @property
     def hard(self) -> bool:
         return bool(
-            self.brands or self.unknown_brands or self.types or self.audience or self.bounded
+            self.brands
+            or self.unknown_brands
+            or self.types
+            or self.audience
+            or self.bounded
+            or self.weighed
         )
 
     @property
     def allows_documents(self) -> bool:
         """Only a type or audience: the question may be about caring for or returning them."""
-        return not (self.brands or self.unknown_brands or self.bounded)
+        return not (self.brands or self.unknown_brands or self.bounded or self.weighed)
 
     @property
     def about_products(self) -> bool:
@@ -184,7 +210,13 @@ class Constraints(BaseModel):
             return False
         if self.pricier_than is not None and (low is None or low <= self.pricier_than):
             return False
-        return self.price_min is None or (high is not None and high >= self.price_min)
+        if self.price_min is not None and (high is None or high < self.price_min):
+            return False
+        lightest, heaviest = self.weight_range()
+        weight = metadata.get("weight_g")
+        if lightest is not None and (weight is None or weight <= lightest):
+            return False
+        return heaviest is None or (weight is not None and weight < heaviest)
 
     def describe(self, shop: Shop) -> str:
         """The constraints in the shopper's words: "women's dive watches from X under $80"."""
@@ -213,6 +245,14 @@ class Constraints(BaseModel):
             words.append(f"under {money(self.upper)}")
         elif self.lower is not None:
             words.append(f"over {money(self.lower)}")
+        if self.lighter_than is not None:
+            words.append(f"lighter than the {weight_label(self.lighter_than)} one")
+        elif self.weight_max is not None:
+            words.append(f"under {weight_label(self.weight_max)}")
+        if self.heavier_than is not None:
+            words.append(f"heavier than the {weight_label(self.heavier_than)} one")
+        elif self.weight_min is not None:
+            words.append(f"over {weight_label(self.weight_min)}")
         return " ".join(words)
 
     def relaxed(self) -> list[tuple[str, Constraints]]:
@@ -226,6 +266,9 @@ class Constraints(BaseModel):
             no_price = {"price_min": None, "price_max": None}
             no_price |= {"cheaper_than": None, "pricier_than": None}
             options.append(("other prices", self.model_copy(update=no_price)))
+        if self.weighed:
+            no_weight = dict.fromkeys(("weight_min", "weight_max", "lighter_than", "heavier_than"))
+            options.append(("other weights", self.model_copy(update=no_weight)))
         if self.audience:
             options.append(("", self.model_copy(update={"audience": None})))
         return options
@@ -336,6 +379,7 @@ def parse(question: str, catalog: Catalog, about_products: bool = False) -> Cons
     shop = catalog.shop
     vocabulary = shop.vocabulary
     bounds = price_bounds(question, default=shop.currency)
+    lightest, heaviest = weight_bounds(question)
     text = _mask(question, bounds)
     type_matches = vocabulary.find_types(text)
     types = _narrowest(type_matches, catalog)
@@ -367,6 +411,8 @@ def parse(question: str, catalog: Catalog, about_products: bool = False) -> Cons
         audience=audience,
         by_price=bounds.cheapest,
         cheaper_than_before=bounds.cheaper,
+        weight_min=lightest,
+        weight_max=heaviest,
         attributes=[m.key for m in vocabulary.find_attributes(rest)],
         loose=loose,
     )
@@ -400,6 +446,7 @@ class Shown(BaseModel):
     price_min: float | None = None
     price_max: float | None = None
     currency: str | None = None
+    weight_g: float | None = None
 
 
 class Turn(BaseModel):
@@ -447,6 +494,10 @@ _FRESH_ASK = re.compile(
 _PRICIER = re.compile(
     r"\b(?:more expensive|pricier|dearer|higher[- ]end|better quality|premium)\b", re.I
 )
+# "lighter ones?", not "a lighter colour".
+_NOT_A_SHADE = r"(?!\s+(?:in\s+)?(?:colou?rs?|shades?|tones?|hues?)\b)"
+_LIGHTER = re.compile(rf"\b(?:lighter|less heavy|weighs? less){_NOT_A_SHADE}", re.I)
+_HEAVIER = re.compile(r"\b(?:heavier|weighs? more|more solid)\b", re.I)
 _ORDINALS = {
     "first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd": 3,
     "fourth": 4, "4th": 4, "fifth": 5, "5th": 5, "last": -1, "final": -1,
@@ -548,6 +599,7 @@ def _merge(base: Constraints, current: Constraints) -> Constraints:
         update["attributes"] = sorted(set(base.attributes) | set(update["attributes"]))
     update["notes"], update["loose"] = current.notes, current.loose
     update["cheaper_than"] = update["pricier_than"] = None
+    update["lighter_than"] = update["heavier_than"] = None
     return base.model_copy(update=update)
 
 
@@ -605,10 +657,11 @@ def understand(
         current.types = _kinds_of(question, last.constraints.types, catalog)
     names_products = bool(current.types or current.brands or current.unknown_brands)
     comparative = current.cheaper_than_before or bool(_PRICIER.search(question))
-    priced = current.lower is not None or current.upper is not None or current.by_price
+    lighter, heavier = bool(_LIGHTER.search(question)), bool(_HEAVIER.search(question))
+    measured = current.bounded or current.by_price or current.weighed or lighter or heavier
     # Words that only make sense of products; an audience alone may be a policy question
     # ("how do I measure for a women's size?").
-    specific = names_products or priced or bool(current.attributes) or comparative
+    specific = names_products or measured or bool(current.attributes) or comparative
     if not specific and evidence is not None:
         document, product = evidence.closeness(question)
         if document >= min_relevance and document >= product + DOCUMENT_MARGIN:
@@ -637,6 +690,15 @@ def understand(
         constraints.by_price = False
     elif _PRICIER.search(question) and prices:
         constraints.pricier_than, constraints.price_max = max(prices), None
+    weights = [s.weight_g for s in last.shown if s.weight_g is not None]
+    if (lighter or heavier) and not weights:
+        constraints.notes.append(
+            "The products I showed list no weight, so I could not compare their weights."
+        )
+    elif lighter:
+        constraints.lighter_than, constraints.weight_max = min(weights), None
+    elif heavier:
+        constraints.heavier_than, constraints.weight_min = max(weights), None
     return SearchRequest(
         query=f"{last.query or last.question} {question}",
         constraints=constraints,

@@ -9,6 +9,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from cobbler import money
+from cobbler.measures import product_weight
 
 Kind = Literal["product", "document"]
 # How an answer came about: from the model ("answered"), or written by the service because
@@ -103,6 +104,7 @@ class Product(BaseModel):
             url=self.url,
             image_url=self.image_url,
             details=list(self.details.values()),
+            weight_g=product_weight(self.details),
             row=self.row,
         )
 
@@ -163,6 +165,7 @@ class Chunk(BaseModel):
     price_min: float | None = None
     price_max: float | None = None
     currency: str | None = None
+    weight_g: float | None = None  # a product's weight in grams (cobbler.measures)
     category: str | None = None
     category_leaf: str | None = None
     asin: str | None = None

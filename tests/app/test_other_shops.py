@@ -121,6 +121,15 @@ def test_cheaper_and_dearer_follow_ups_stay_in_the_currency_shown(shops):
     assert _prices(assistant.search("more expensive?", shown)[0].sources) == [(89.0, "EUR")]
 
 
+def test_lighter_ones_are_lighter_than_the_lightest_shown(shops):
+    assistant = shops["cycling"][0]
+    (turn,) = assistant.replay([{"role": "user", "content": "Any helmets?"}])
+    assert {s.weight_g for s in turn.shown} == {290.0, 350.0, 380.0, 400.0}  # read at ingest
+    shown = [s for s in turn.shown if s.weight_g in (350.0, 380.0)]
+    found, _ = assistant.search("lighter ones?", [turn.model_copy(update={"shown": shown})])
+    assert [s.title for s in found.sources if s.kind == "product"] == ["Alpina Gravel Helmet"]
+
+
 @pytest.mark.llm
 def test_the_model_answers_in_the_shops_currency(shops, small_model):
     assistant, _, settings = shops["watches"]

@@ -275,3 +275,34 @@ def test_the_cheaper_of_two_in_different_currencies_is_not_decided_by_raw_number
     francs = _after("Any helmets?", catalog, HELMETS[::2])
     same = understand("the cheaper of the two", francs, catalog)
     assert same.pinned == ["abus"] and not same.constraints.notes
+
+
+def _weighed(weight: float | None) -> dict:
+    return {"kind": "product", "type_helmet": True, "weight_g": weight}
+
+
+def test_lighter_and_heavier_move_from_the_weights_shown():
+    catalog = catalog_of(SHOPS / "cycling")
+    shown = [h.model_copy(update={"weight_g": w}) for h, w in zip(HELMETS, (380, 290, 400))]
+    earlier = _after("Any helmets?", catalog, shown)
+    lighter = understand("lighter ones?", earlier, catalog).constraints
+    assert lighter.types == ["helmet"] and lighter.lighter_than == 290
+    assert lighter.describe(catalog.shop) == "helmets lighter than the 290 g one"
+    assert lighter.admits(_weighed(250)) and not lighter.admits(_weighed(290))
+    assert not lighter.admits(_weighed(None))  # a product that lists no weight is not lighter
+    heavier = understand("anything heavier?", earlier, catalog).constraints
+    assert heavier.heavier_than == 400 and heavier.admits(_weighed(450))
+    # A shade is not a weight; products that list no weight are not compared.
+    assert understand("in a lighter colour?", earlier, catalog).constraints.lighter_than is None
+    unweighed = understand("lighter ones?", _after("Any helmets?", catalog, HELMETS), catalog)
+    assert unweighed.constraints.lighter_than is None
+    assert "list no weight" in unweighed.constraints.notes[0]
+
+
+def test_a_weight_in_the_question_is_a_bound_not_a_price():
+    catalog = catalog_of(SHOPS / "cycling")
+    asked = parse("helmets under 300 g", catalog)
+    assert (asked.weight_max, asked.upper) == (300.0, None)
+    assert asked.admits(_weighed(300)) and not asked.admits(_weighed(350))
+    assert asked.describe(catalog.shop) == "helmets under 300 g"
+    assert parse("locks over 1 kg", catalog).weight_min == 1000.0
