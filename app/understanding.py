@@ -603,6 +603,18 @@ def _merge(base: Constraints, current: Constraints) -> Constraints:
     return base.model_copy(update=update)
 
 
+_NO_BOUNDS = dict.fromkeys(
+    ("price_min", "price_max", "cheaper_than", "pricier_than", "weight_min", "weight_max")
+    + ("lighter_than", "heavier_than"),
+) | {"by_price": False, "cheaper_than_before": False}
+
+
+def _bounds_alone(constraints: Constraints) -> bool:
+    """A price or weight bound, and nothing that names products."""
+    names = constraints.brands or constraints.unknown_brands or constraints.types
+    return (constraints.bounded or constraints.weighed) and not names
+
+
 def understand(
     question: str,
     conversation: Sequence[Turn],
@@ -624,6 +636,7 @@ def understand(
 
     def fresh(topic: Topic | None = None) -> SearchRequest:
         query = expand(question, current, catalog, evidence)
+        constraints = current
         if topic is None and current.allows_documents and current.hard and evidence:
             # A type or an audience alone: about the products if they come clearly closer
             # than any document, about the shop's documents if those do ("how do I clean
@@ -633,7 +646,16 @@ def understand(
                 topic = "products"
             elif document >= product + DOCUMENT_MARGIN:
                 topic = "documents"
-        return SearchRequest(query=query, constraints=current, topic=topic)
+        elif topic is None and _bounds_alone(current) and evidence:
+            # "Is delivery free on orders over $50?", "do you ship parcels over 20 kg?": an
+            # amount that names no product is a policy's when the documents come clearly
+            # closer, and no product filter then; "anything under $30?" stays on products.
+            document, product = evidence.closeness(query)
+            if document >= product + DOCUMENT_MARGIN:
+                topic = "documents"
+        if topic == "documents":
+            constraints = current.model_copy(update=_NO_BOUNDS)
+        return SearchRequest(query=query, constraints=constraints, topic=topic)
 
     if last is None:
         return fresh()
@@ -662,7 +684,7 @@ def understand(
     # Words that only make sense of products; an audience alone may be a policy question
     # ("how do I measure for a women's size?").
     specific = names_products or measured or bool(current.attributes) or comparative
-    if not specific and evidence is not None:
+    if (not specific or _bounds_alone(current)) and evidence is not None:
         document, product = evidence.closeness(question)
         if document >= min_relevance and document >= product + DOCUMENT_MARGIN:
             if last.topic == "documents" and leans_back_on_topic(question):

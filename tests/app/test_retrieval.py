@@ -201,3 +201,23 @@ def test_keywords_read_a_document_header_and_fusion_adds_the_scaled_scores(tmp_p
     fused = retriever.search(question).sources
     assert fused[0].source == "kettle-descaling.md" and fused[0].score == 2.0
     assert fused[-1].score == 0.0  # the vector side's last candidate, no keyword
+
+
+def test_an_amount_that_names_no_product_is_a_policy_s_when_documents_come_closer(
+    bundled_store, bundled_settings, embedder
+):
+    from app.service import Assistant
+
+    store, _ = bundled_store
+    assistant = Assistant(Retriever(embedder, store, bundled_settings), None, bundled_settings)
+    for question in ("Is delivery free on orders over £50?", "Do you deliver parcels over 20 kg?"):
+        found, constraints = assistant.search(question)
+        # Before, "over £50" became a price filter and the delivery page was never searched.
+        assert found.sources[0].source == "docs/delivery.md", question
+        assert not constraints.bounded and not constraints.weighed
+    (boots,) = assistant.replay([{"role": "user", "content": "Any walking boots for men?"}])
+    found, _ = assistant.search("and is delivery free on orders over £50?", [boots])
+    assert found.sources[0].source == "docs/delivery.md"
+    found, constraints = assistant.search("anything under £30?")
+    assert constraints.upper == 30 and found.sources
+    assert all(s.kind == "product" and s.price_min <= 30 for s in found.sources)
