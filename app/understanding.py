@@ -245,14 +245,14 @@ class Constraints(BaseModel):
             words.append(f"under {money(self.upper)}")
         elif self.lower is not None:
             words.append(f"over {money(self.lower)}")
-        if self.lighter_than is not None:
-            words.append(f"lighter than the {weight_label(self.lighter_than)} one")
-        elif self.weight_max is not None:
-            words.append(f"under {weight_label(self.weight_max)}")
-        if self.heavier_than is not None:
-            words.append(f"heavier than the {weight_label(self.heavier_than)} one")
-        elif self.weight_min is not None:
-            words.append(f"over {weight_label(self.weight_min)}")
+        for shown, asked, than, bound in (
+            (self.lighter_than, self.weight_max, "lighter", "under"),
+            (self.heavier_than, self.weight_min, "heavier", "over"),
+        ):
+            if shown is not None:  # from the products shown: "lighter than the 290 g one"
+                words.append(f"{than} than the {weight_label(shown)} one")
+            elif asked is not None:
+                words.append(f"{bound} {weight_label(asked)}")
         return " ".join(words)
 
     def relaxed(self) -> list[tuple[str, Constraints]]:

@@ -176,10 +176,11 @@ class Vocabulary(BaseModel):
         return tags
 
     def _compounds(self, found: set[str]) -> set[str]:
-        """The compound types a product is by its other types: a "flat" that is a "shoe" is a
-        "flat shoe", and a "boot" that is a "hiking shoe" a "hiking boot". (Real titles say
-        "Walking Boots ... Hiking Shoes"; real trees file ballet flats under "Flats".) A
-        "court trainer" is no "court shoe" though: every trainer is a shoe already."""
+        """The compound types a product is by its other types: a "desk" that is a "lamp"
+        is a "desk lamp", and a "table" that is a "dining set" a "dining table". (Real
+        catalogs name a product by one department and file it under another.) Not when
+        every product of that other type already is the head: a "garden chair" that is
+        "furniture" makes no "garden furniture" of it."""
         implied = set()
         for key in self.types.keys() - found:
             *modifier, head = key.split("_")
@@ -261,7 +262,7 @@ def _strip_audience(node: str, audience_words: set[str]) -> str:
     def drop(match: re.Match[str]) -> str:
         return "" if stem(match.group()) in audience_words else match.group()
 
-    kept = re.sub(r"(?<!\w)['’]s?(?!\w)", " ", _WORD.sub(drop, node))  # "Girls' Shoes"
+    kept = re.sub(r"(?<!\w)['’]s?(?!\w)", " ", _WORD.sub(drop, node))  # "Girls' Coats"
     return re.sub(r"\s+", " ", kept).strip(" &,/+")
 
 
@@ -331,7 +332,7 @@ def learn(
         for head in dict.fromkeys(_title_heads(p.title, skip | describing | brand_words)):
             heads[head] += 1
     # Words that end some product's name are nouns, even where a detail also uses them
-    # ("Slippers", "Ballet Flat").
+    # ("Totes", "Market Tote").
     ends = {h for p in products for h in _title_heads(p.title, set())[:1]}
     # A noun that names products ends their titles' names most times it is used ("Lamp");
     # a word that merely sits last now and then ("Warm", "Party") does not.
