@@ -640,7 +640,8 @@ def _denied(sentence: str, sources: Sequence[Source], checks: Checks) -> bool:
     said = _CITATION.sub("", _OWN_REFUSAL.sub(" ", sentence))
     if not _NEGATION.search(said):
         return True
-    words = {w for w in tokenize(said) if len(w) >= 4 and w.isalpha()} - _IGNORED
+    # Words meet by their first five letters: "delivery" is said by "deliver".
+    words = {w[:5] for w in tokenize(said) if len(w) >= 4 and w.isalpha() and w not in _IGNORED}
     if not words:
         return True
     for source in sources:
@@ -648,7 +649,8 @@ def _denied(sentence: str, sources: Sequence[Source], checks: Checks) -> bool:
             continue
         # Sentences, list items and paragraphs; a line a PDF wrapped mid-sentence is joined.
         for part in _PASSAGE.split(f"{source.title}\n\n{source.text}"):
-            if _NEGATION.search(part) and len(words & set(tokenize(part))) * 2 >= len(words):
+            found = {w[:5] for w in tokenize(part)}
+            if _NEGATION.search(part) and len(words & found) * 2 >= len(words):
                 return True
     checks.removed_sentences.append(sentence.strip())
     return False

@@ -491,6 +491,7 @@ REPAIRS = document_source(
     "answer",
     [
         "We do not currently deliver to Malta [4].",
+        "No, Malta is not a delivery destination [4].",  # "delivery" is said by "deliver"
         "No, gift cards cannot be returned unless they are faulty [4].",
         "I'm sorry, I can't find that in the shop's information.",
         "Refunds take 5-7 days [3].",
