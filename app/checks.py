@@ -641,7 +641,7 @@ def _denied(sentence: str, sources: Sequence[Source], checks: Checks) -> bool:
     if not _NEGATION.search(said):
         return True
     # Words meet by their first five letters: "delivery" is said by "deliver".
-    words = {w[:5] for w in tokenize(said) if len(w) >= 4 and w.isalpha() and w not in _IGNORED}
+    words = {w[:5] for w in _content_words(said) - _IGNORED}
     if not words:
         return True
     for source in sources:
@@ -710,16 +710,18 @@ _IGNORED = frozenset(stem(w) for w in _COMMON | _ABOUT_SOURCES) | set(
 )
 
 
+def _content_words(text: str) -> set[str]:
+    """The stemmed words of four letters or more: what a sentence says, not how."""
+    return {w for w in tokenize(text) if len(w) >= 4 and w.isalpha()}
+
+
 def grounded(answer: str, sources: Sequence[Source], question: str = "") -> bool:
     """Whether an answer still says what its sources say: a third of the words it adds to
     the question are found in them, stemmed ("opens" is "open"). ("It will be sunny
     tomorrow" from a page about opening hours is not, even with a "[2]" tacked on.)"""
 
-    def words(text: str) -> set[str]:
-        return {w for w in tokenize(text) if len(w) >= 4 and w.isalpha()}
-
-    said = words(answer) - words(question) - _IGNORED
+    said = _content_words(answer) - _content_words(question) - _IGNORED
     if len(said) < 3:
         return True
-    known = words(" ".join(f"{s.title} {s.text}" for s in sources))
+    known = _content_words(" ".join(f"{s.title} {s.text}" for s in sources))
     return len(said & known) / len(said) >= 1 / 3
