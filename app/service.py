@@ -235,7 +235,7 @@ class Assistant:
                 brands,
                 contact=shop.profile.contact or "",
                 language=shop.profile.language,
-                about_products=constraints.about_products or bool(request.pinned),
+                about_products=request.about_products,
             )
             products = [s for s in answer.sources if s.kind == "product"]
             shows = any(f"[{s.n}]" in answer.answer for s in products)
@@ -294,8 +294,8 @@ def turn_of(question: str, answer: str, sources: Sequence[Source], request: Sear
     shown = cited + [s for s in products if s not in cited]
     topic = request.topic
     if topic is None:
-        about = request.constraints.about_products or bool(request.pinned)
-        topic = "products" if about or (sources and sources[0].kind == "product") else "documents"
+        products_first = bool(sources) and sources[0].kind == "product"
+        topic = "products" if request.about_products or products_first else "documents"
     return Turn(
         question=question,
         answer=answer,

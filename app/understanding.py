@@ -98,6 +98,12 @@ class Catalog(BaseModel):
         return words | set(v.attributes)
 
 
+# The bounds a question or a comparative sets, by what they bound ("other prices" drops the
+# first, "other weights" the second; a document question has neither).
+PRICE_BOUNDS = ("price_min", "price_max", "cheaper_than", "pricier_than")
+WEIGHT_BOUNDS = ("weight_min", "weight_max", "lighter_than", "heavier_than")
+
+
 class Constraints(BaseModel):
     """What the shopper asked for, in the shop's own terms."""
 
@@ -144,18 +150,17 @@ class Constraints(BaseModel):
 
     @property
     def weighed(self) -> bool:
-        return any(
-            w is not None
-            for w in (self.weight_min, self.weight_max, self.lighter_than, self.heavier_than)
-        )
+        return any(getattr(self, bound) is not None for bound in WEIGHT_BOUNDS)
 
     def weight_range(self) -> tuple[float | None, float | None]:
         """The weights allowed, in grams, both ends excluded: "under 300 g" keeps 300 g
         (half a gram of slack), "lighter than the 300 g one" does not."""
-        lows = [w for w in (self.heavier_than,) if w is not None]
-        highs = [w for w in (self.lighter_than,) if w is not None]
-        lows += [self.weight_min - 0.5] if self.weight_min is not None else []
-        highs += [self.weight_max + 0.5] if self.weight_max is not None else []
+        lows = [self.heavier_than] if self.heavier_than is not None else []
+        highs = [self.lighter_than] if self.lighter_than is not None else []
+        if self.weight_min is not None:
+            lows.append(self.weight_min - 0.5)
+        if self.weight_max is not None:
+            highs.append(self.weight_max + 0.5)
         return (max(lows) if lows else None, min(highs) if highs else None)
 
     @property
@@ -262,13 +267,10 @@ class Constraints(BaseModel):
             options.append(
                 ("other brands", self.model_copy(update={"brands": [], "unknown_brands": []}))
             )
-        if self.lower is not None or self.upper is not None:
-            no_price = {"price_min": None, "price_max": None}
-            no_price |= {"cheaper_than": None, "pricier_than": None}
-            options.append(("other prices", self.model_copy(update=no_price)))
+        if self.bounded:
+            options.append(("other prices", self.model_copy(update=dict.fromkeys(PRICE_BOUNDS))))
         if self.weighed:
-            no_weight = dict.fromkeys(("weight_min", "weight_max", "lighter_than", "heavier_than"))
-            options.append(("other weights", self.model_copy(update=no_weight)))
+            options.append(("other weights", self.model_copy(update=dict.fromkeys(WEIGHT_BOUNDS))))
         if self.audience:
             options.append(("", self.model_copy(update={"audience": None})))
         return options
@@ -470,6 +472,11 @@ class SearchRequest(BaseModel):
     pinned: list[str] = Field(default_factory=list)  # ids of shown products referred to
     kind: str = "fresh"  # how the question was read: fresh, reference, follow-up, ...
 
+    @property
+    def about_products(self) -> bool:
+        """Products were asked for, or pointed at ("the second one")."""
+        return self.constraints.about_products or bool(self.pinned)
+
 
 class Evidence(Protocol):
     """What the retriever's encoder can tell about a question's words."""
@@ -598,15 +605,15 @@ def _merge(base: Constraints, current: Constraints) -> Constraints:
     if "attributes" in update:
         update["attributes"] = sorted(set(base.attributes) | set(update["attributes"]))
     update["notes"], update["loose"] = current.notes, current.loose
-    update["cheaper_than"] = update["pricier_than"] = None
-    update["lighter_than"] = update["heavier_than"] = None
+    # A comparative moves from what is shown now, never from an earlier turn's products.
+    update |= dict.fromkeys(("cheaper_than", "pricier_than", "lighter_than", "heavier_than"))
     return base.model_copy(update=update)
 
 
-_NO_BOUNDS = dict.fromkeys(
-    ("price_min", "price_max", "cheaper_than", "pricier_than", "weight_min", "weight_max")
-    + ("lighter_than", "heavier_than"),
-) | {"by_price": False, "cheaper_than_before": False}
+_NO_BOUNDS = dict.fromkeys(PRICE_BOUNDS + WEIGHT_BOUNDS) | {
+    "by_price": False,
+    "cheaper_than_before": False,
+}
 
 
 def _bounds_alone(constraints: Constraints) -> bool:
