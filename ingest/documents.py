@@ -1,9 +1,10 @@
 """Store documents (Markdown, text, HTML, PDF) → Chunks that keep their file and section.
 
 Markdown is split along its headings first, so each chunk knows the heading path it
-sits under; HTML is turned into the same heading-marked text (its tables into Markdown
-tables, written out row by row with their headers like Markdown's); PDF pages keep their
-page number. Long sections are then cut to `chunk_size` characters.
+sits under, and a section too short to read alone joins the one after it; HTML is turned
+into the same heading-marked text (its tables into Markdown tables, written out row by row
+with their headers like Markdown's); PDF pages keep their page number. Long sections are
+then cut to `chunk_size` characters.
 """
 
 from __future__ import annotations
@@ -25,8 +26,16 @@ _HTML_NOISE = ["script", "style", "nav", "noscript", "template", "iframe", "svg"
 
 
 class DocumentSplitter:
-    def __init__(self, chunk_size: int, chunk_overlap: int, embed_headers: bool = False) -> None:
+    def __init__(
+        self,
+        chunk_size: int,
+        chunk_overlap: int,
+        embed_headers: bool = False,
+        combine_under: int | None = None,
+    ) -> None:
         self.embed_headers = embed_headers
+        # Sections under half a chunk join the next (measured: README, Evaluation).
+        self.combine_under = chunk_size // 2 if combine_under is None else combine_under
         self.by_heading = MarkdownHeaderTextSplitter(_HEADINGS, strip_headers=False)
         self.by_size = RecursiveCharacterTextSplitter(
             chunk_size=chunk_size, chunk_overlap=min(chunk_overlap, chunk_size // 2)
@@ -34,14 +43,36 @@ class DocumentSplitter:
 
     def markdown(self, text: str, source: str) -> list[Chunk]:
         title = _title_from(text) or _title_from_name(source)
-        chunks: list[Chunk] = []
+        sections = []
         for section in self.by_heading.split_text(text):
             path = [section.metadata[h] for _, h in _HEADINGS if h in section.metadata]
-            heading = " › ".join(path) or None
             content = table_rows(section.page_content, path[-1] if path else title)
+            sections.append((" › ".join(path) or None, content))
+        chunks: list[Chunk] = []
+        for heading, content in self._combined(sections):
             for piece in self.by_size.split_text(content):
                 chunks.append(self._chunk(piece, title, source, section=heading))
         return _numbered(chunks)
+
+    def _combined(self, sections: list[tuple[str | None, str]]) -> list[tuple[str | None, str]]:
+        """Sections shorter than `combine_under` characters (a title alone, a two-line
+        section) joined to the section after them, under its heading path: alone they are
+        chunks with nothing to read that still match a question by their heading."""
+        out: list[tuple[str | None, str]] = []
+        carried = ""
+        for heading, content in sections:
+            content = f"{carried}\n\n{content}" if carried else content
+            if len(content.strip()) < self.combine_under:
+                carried = content
+                continue
+            carried = ""
+            out.append((heading, content))
+        if carried:
+            if out:
+                out[-1] = (out[-1][0], f"{out[-1][1]}\n\n{carried}")
+            else:
+                out.append((sections[-1][0], carried))
+        return out
 
     def plain(self, text: str, source: str, page: int | None = None) -> list[Chunk]:
         title = _title_from_name(source)

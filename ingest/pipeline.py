@@ -52,7 +52,7 @@ DOCUMENT_SUFFIXES = {".md", ".markdown", ".txt", ".html", ".htm", ".pdf"}
 
 
 # Bump when parsing or chunking changes, so every store built before is re-ingested.
-PIPELINE_VERSION = 13
+PIPELINE_VERSION = 14
 WRITE_BATCH = 512  # chunks embedded and written per step: bounds memory on big catalogs
 # One well-formed multi-byte UTF-8 character (2, 3 or 4 bytes).
 _UTF8_MULTIBYTE = re.compile(

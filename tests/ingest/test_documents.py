@@ -7,7 +7,9 @@ from fpdf import FPDF
 from ingest.documents import DocumentSplitter
 from tests.conftest import BUNDLED_KB
 
-splitter = DocumentSplitter(chunk_size=300, chunk_overlap=30)
+# Short sections kept apart here, so each test sees its sections as written; joining them
+# is tested on its own below.
+splitter = DocumentSplitter(chunk_size=300, chunk_overlap=30, combine_under=0)
 
 
 def test_markdown_chunks_carry_their_heading_path():
@@ -17,6 +19,24 @@ def test_markdown_chunks_carry_their_heading_path():
     assert "30 days" in by_section["Returns › Time limit"].text
     assert by_section["Returns › Refunds"].title == "Returns"
     assert all(c.source == "policies/returns.md" and c.kind == "document" for c in chunks)
+
+
+def test_a_section_too_short_to_read_alone_joins_the_next():
+    terms = "The contract runs for 36 months from signing. " * 4
+    signed = "Signed for the company by Jo Bloggs, Director. " * 4
+    text = (
+        f"# Contract with Acme\n\n---\n\n## Terms\n\n{terms}\n\n"
+        f"## Support\n\nEmail the desk.\n\n## Signatures\n\n{signed}\n\n## Notes\n\nNone."
+    )
+    chunks = DocumentSplitter(chunk_size=300, chunk_overlap=30).markdown(text, "acme.md")
+    assert [c.section for c in chunks] == [
+        "Contract with Acme › Terms",
+        "Contract with Acme › Signatures",
+    ]
+    title, signatures = chunks
+    assert title.text.startswith("# Contract with Acme") and "36 months" in title.text
+    assert "Email the desk" in signatures.text and "Jo Bloggs" in signatures.text
+    assert signatures.text.endswith("None.")  # the last short section joins the one before
 
 
 def test_indexed_text_carries_folders_file_title_and_headings_once():
