@@ -104,6 +104,8 @@ def with_header(chunk: Chunk, kind: str) -> str:
         return chunk.indexed_text
     if kind == "file":
         return f"{context_header(chunk.source, None, None)}\n{chunk.text}"
+    if kind == "title":
+        return f"{chunk.title}\n{chunk.text}"
     return chunk.text
 
 
@@ -129,7 +131,7 @@ def main() -> None:
         "--headers",
         default="full/full",
         help="header for BM25/for embeddings: full (folders, file, title, headings), "
-        "file (folders and file name) or none",
+        "file (folders and file name), title (the document's) or none",
     )
     parser.add_argument("--header-weight", type=float, default=0.0)
     parser.add_argument("--cache", type=Path, help="keep embeddings in this .npz file")
