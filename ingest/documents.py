@@ -56,22 +56,24 @@ class DocumentSplitter:
 
     def _combined(self, sections: list[tuple[str | None, str]]) -> list[tuple[str | None, str]]:
         """Sections shorter than `combine_under` characters (a title alone, a two-line
-        section) joined to the section after them, under its heading path: alone they are
-        chunks with nothing to read that still match a question by their heading."""
+        section) joined to the section after them (the last to the one before): alone they
+        are chunks with nothing to read that still match a question by their heading. The
+        joined text is labelled with the heading path its sections share."""
         out: list[tuple[str | None, str]] = []
-        carried = ""
+        carried: tuple[str | None, str] | None = None
         for heading, content in sections:
-            content = f"{carried}\n\n{content}" if carried else content
+            if carried:
+                heading, content = _shared(carried[0], heading), f"{carried[1]}\n\n{content}"
+                carried = None
             if len(content.strip()) < self.combine_under:
-                carried = content
+                carried = (heading, content)
                 continue
-            carried = ""
             out.append((heading, content))
-        if carried:
-            if out:
-                out[-1] = (out[-1][0], f"{out[-1][1]}\n\n{carried}")
-            else:
-                out.append((sections[-1][0], carried))
+        if carried and out:
+            heading, content = out[-1]
+            out[-1] = (_shared(heading, carried[0]), f"{content}\n\n{carried[1]}")
+        elif carried:
+            out.append(carried)
         return out
 
     def plain(self, text: str, source: str, page: int | None = None) -> list[Chunk]:
@@ -193,6 +195,14 @@ def _table_markdown(table: Tag) -> str:
     else:
         lines += [", ".join(cell for cell in row if cell) for row in rows]
     return "\n\n" + "\n".join(lines) + "\n\n"
+
+
+def _shared(first: str | None, second: str | None) -> str | None:
+    """The heading path two joined sections share ("Returns" for "Returns" and "Returns ›
+    Refunds"), or the first one's when they share none."""
+    a, b = (first or "").split(" › "), (second or "").split(" › ")
+    n = next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
+    return " › ".join(a[:n]) or first
 
 
 def _numbered(chunks: list[Chunk]) -> list[Chunk]:
