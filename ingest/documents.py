@@ -198,11 +198,13 @@ def _table_markdown(table: Tag) -> str:
 
 
 def _shared(first: str | None, second: str | None) -> str | None:
-    """The heading path two joined sections share ("Returns" for "Returns" and "Returns ›
-    Refunds"), or the first one's when they share none."""
+    """The heading path of two joined sections: the headings they share, then what each
+    adds ("Delivery › Click & Collect; International delivery"), so a citation names every
+    section the chunk holds ("Returns › Refunds" for "Returns" and "Returns › Refunds")."""
     a, b = (first or "").split(" › "), (second or "").split(" › ")
     n = next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
-    return " › ".join(a[:n]) or first
+    tails = [" › ".join(rest) for rest in (a[n:], b[n:]) if any(rest)]
+    return " › ".join([*a[:n], "; ".join(tails)] if tails else a[:n]) or None
 
 
 def _numbered(chunks: list[Chunk]) -> list[Chunk]:

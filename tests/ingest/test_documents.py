@@ -29,8 +29,11 @@ def test_a_section_too_short_to_read_alone_joins_the_next():
         f"## Support\n\nEmail the desk.\n\n## Signatures\n\n{signed}\n\n## Notes\n\nNone."
     )
     chunks = DocumentSplitter(chunk_size=300, chunk_overlap=30).markdown(text, "acme.md")
-    # Labelled with the headings the joined sections share.
-    assert [c.section for c in chunks] == ["Contract with Acme", "Contract with Acme"]
+    # Labelled with every section they hold, the shared headings once.
+    assert [c.section for c in chunks] == [
+        "Contract with Acme › Terms",
+        "Contract with Acme › Support; Signatures; Notes",
+    ]
     title, signatures = chunks
     assert title.text.startswith("# Contract with Acme") and "36 months" in title.text
     assert "Email the desk" in signatures.text and "Jo Bloggs" in signatures.text
