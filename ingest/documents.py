@@ -49,31 +49,34 @@ class DocumentSplitter:
             content = table_rows(section.page_content, path[-1] if path else title)
             sections.append((" › ".join(path) or None, content))
         chunks: list[Chunk] = []
-        for heading, content in self._combined(sections):
-            for piece in self.by_size.split_text(content):
-                chunks.append(self._chunk(piece, title, source, section=heading))
+        for heading, intro, content in self._introduced(sections):
+            pieces = self.by_size.split_text(content) or [""]
+            if intro:  # on the first piece, so that cutting to size cannot part them again
+                pieces[0] = f"{intro}\n\n{pieces[0]}".strip()
+            chunks += [
+                self._chunk(piece, title, source, section=heading)
+                for piece in _headings_with_text(pieces)
+            ]
         return _numbered(chunks)
 
-    def _combined(self, sections: list[tuple[str | None, str]]) -> list[tuple[str | None, str]]:
-        """Sections shorter than `combine_under` characters (a title alone, a two-line
-        section) joined to the section after them (the last to the one before): alone they
-        are chunks with nothing to read that still match a question by their heading. The
-        joined text is labelled with the heading path its sections share."""
-        out: list[tuple[str | None, str]] = []
-        carried: tuple[str | None, str] | None = None
-        for heading, content in sections:
-            if carried:
-                heading, content = _shared(carried[0], heading), f"{carried[1]}\n\n{content}"
-                carried = None
-            if len(content.strip()) < self.combine_under:
-                carried = (heading, content)
+    def _introduced(
+        self, sections: list[tuple[str | None, str]]
+    ) -> list[tuple[str | None, str, str]]:
+        """Each section as (heading path, introduction, text). A section with less than
+        `combine_under` characters of its own under its heading (a title, a rule, a line of
+        introduction) becomes the introduction of the subsection after it: alone it is a
+        chunk with nothing to read that still matches every question naming its heading.
+        Short sections side by side (an FAQ's answers) stay apart: a small model reads one
+        answer better than three (measured: README, Evaluation)."""
+        out: list[tuple[str | None, str, str]] = []
+        intro = ""
+        for i, (heading, content) in enumerate(sections):
+            following = sections[i + 1][0] if i + 1 < len(sections) else None
+            if len(_body(content)) < self.combine_under and _under(following, heading):
+                intro = f"{intro}\n\n{content}".strip()
                 continue
-            out.append((heading, content))
-        if carried and out:
-            heading, content = out[-1]
-            out[-1] = (_shared(heading, carried[0]), f"{content}\n\n{carried[1]}")
-        elif carried:
-            out.append(carried)
+            out.append((heading, intro, content))
+            intro = ""
         return out
 
     def plain(self, text: str, source: str, page: int | None = None) -> list[Chunk]:
@@ -197,14 +200,34 @@ def _table_markdown(table: Tag) -> str:
     return "\n\n" + "\n".join(lines) + "\n\n"
 
 
-def _shared(first: str | None, second: str | None) -> str | None:
-    """The heading path of two joined sections: the headings they share, then what each
-    adds ("Delivery › Click & Collect; International delivery"), so a citation names every
-    section the chunk holds ("Returns › Refunds" for "Returns" and "Returns › Refunds")."""
-    a, b = (first or "").split(" › "), (second or "").split(" › ")
-    n = next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
-    tails = [" › ".join(rest) for rest in (a[n:], b[n:]) if any(rest)]
-    return " › ".join([*a[:n], "; ".join(tails)] if tails else a[:n]) or None
+def _body(text: str) -> str:
+    """A section's text without its heading lines and rules."""
+    lines = (line.strip() for line in text.splitlines())
+    return " ".join(ln for ln in lines if ln and not ln.startswith("#") and set(ln) - set("-*_ "))
+
+
+def _under(heading: str | None, parent: str | None) -> bool:
+    """Whether a heading path lies below another ("Returns › Refunds" below "Returns")."""
+    if heading is None:
+        return False
+    path, above = heading.split(" › "), (parent or "").split(" › ") if parent else []
+    return len(path) > len(above) and path[: len(above)] == above
+
+
+def _headings_with_text(pieces: list[str]) -> list[str]:
+    """Pieces that are only headings (the size splitter parts a heading from a first
+    paragraph too long to share a chunk with it) lead the piece after them."""
+    out: list[str] = []
+    lead = ""
+    for piece in pieces:
+        if not _body(piece):
+            lead = f"{lead}\n\n{piece}".strip()
+            continue
+        out.append(f"{lead}\n\n{piece}".strip() if lead else piece)
+        lead = ""
+    if lead:
+        out.append(lead)
+    return out
 
 
 def _numbered(chunks: list[Chunk]) -> list[Chunk]:
