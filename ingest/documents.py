@@ -1,10 +1,10 @@
 """Store documents (Markdown, text, HTML, PDF) → Chunks that keep their file and section.
 
 Markdown is split along its headings first, so each chunk knows the heading path it
-sits under, and a section too short to read alone joins the one after it; HTML is turned
-into the same heading-marked text (its tables into Markdown tables, written out row by row
-with their headers like Markdown's); PDF pages keep their page number. Long sections are
-then cut to `chunk_size` characters.
+sits under; HTML is turned into the same heading-marked text (its tables into Markdown
+tables, written out row by row with their headers like Markdown's); PDF pages keep their
+page number. Long sections are then cut to `chunk_size` characters, and a heading with
+nothing under it leads the next chunk.
 """
 
 from __future__ import annotations
@@ -26,16 +26,8 @@ _HTML_NOISE = ["script", "style", "nav", "noscript", "template", "iframe", "svg"
 
 
 class DocumentSplitter:
-    def __init__(
-        self,
-        chunk_size: int,
-        chunk_overlap: int,
-        embed_headers: bool = False,
-        combine_under: int | None = None,
-    ) -> None:
+    def __init__(self, chunk_size: int, chunk_overlap: int, embed_headers: bool = False) -> None:
         self.embed_headers = embed_headers
-        # Sections under half a chunk join the next (measured: README, Evaluation).
-        self.combine_under = chunk_size // 2 if combine_under is None else combine_under
         self.by_heading = MarkdownHeaderTextSplitter(_HEADINGS, strip_headers=False)
         self.by_size = RecursiveCharacterTextSplitter(
             chunk_size=chunk_size, chunk_overlap=min(chunk_overlap, chunk_size // 2)
@@ -43,41 +35,17 @@ class DocumentSplitter:
 
     def markdown(self, text: str, source: str) -> list[Chunk]:
         title = _title_from(text) or _title_from_name(source)
-        sections = []
+        pieces: list[tuple[str | None, str]] = []
         for section in self.by_heading.split_text(text):
             path = [section.metadata[h] for _, h in _HEADINGS if h in section.metadata]
+            heading = " › ".join(path) or None
             content = table_rows(section.page_content, path[-1] if path else title)
-            sections.append((" › ".join(path) or None, content))
-        chunks: list[Chunk] = []
-        for heading, intro, content in self._introduced(sections):
-            pieces = self.by_size.split_text(content) or [""]
-            if intro:  # on the first piece, so that cutting to size cannot part them again
-                pieces[0] = f"{intro}\n\n{pieces[0]}".strip()
-            chunks += [
-                self._chunk(piece, title, source, section=heading)
-                for piece in _headings_with_text(pieces)
-            ]
+            pieces += [(heading, piece) for piece in self.by_size.split_text(content)]
+        chunks = [
+            self._chunk(piece, title, source, section=heading)
+            for heading, piece in _headings_lead(pieces)
+        ]
         return _numbered(chunks)
-
-    def _introduced(
-        self, sections: list[tuple[str | None, str]]
-    ) -> list[tuple[str | None, str, str]]:
-        """Each section as (heading path, introduction, text). A section with less than
-        `combine_under` characters of its own under its heading (a title, a rule, a line of
-        introduction) becomes the introduction of the subsection after it: alone it is a
-        chunk with nothing to read that still matches every question naming its heading.
-        Short sections side by side (an FAQ's answers) stay apart: a small model reads one
-        answer better than three (measured: README, Evaluation)."""
-        out: list[tuple[str | None, str, str]] = []
-        intro = ""
-        for i, (heading, content) in enumerate(sections):
-            following = sections[i + 1][0] if i + 1 < len(sections) else None
-            if len(_body(content)) < self.combine_under and _under(following, heading):
-                intro = f"{intro}\n\n{content}".strip()
-                continue
-            out.append((heading, intro, content))
-            intro = ""
-        return out
 
     def plain(self, text: str, source: str, page: int | None = None) -> list[Chunk]:
         title = _title_from_name(source)
@@ -201,32 +169,26 @@ def _table_markdown(table: Tag) -> str:
 
 
 def _body(text: str) -> str:
-    """A section's text without its heading lines and rules."""
+    """A piece's text without its heading lines and rules."""
     lines = (line.strip() for line in text.splitlines())
     return " ".join(ln for ln in lines if ln and not ln.startswith("#") and set(ln) - set("-*_ "))
 
 
-def _under(heading: str | None, parent: str | None) -> bool:
-    """Whether a heading path lies below another ("Returns › Refunds" below "Returns")."""
-    if heading is None:
-        return False
-    path, above = heading.split(" › "), (parent or "").split(" › ") if parent else []
-    return len(path) > len(above) and path[: len(above)] == above
-
-
-def _headings_with_text(pieces: list[str]) -> list[str]:
-    """Pieces that are only headings (the size splitter parts a heading from a first
-    paragraph too long to share a chunk with it) lead the piece after them."""
-    out: list[str] = []
+def _headings_lead(pieces: list[tuple[str | None, str]]) -> list[tuple[str | None, str]]:
+    """A piece that is only headings (a title with a rule under it; a heading the size
+    splitter parted from a first paragraph too long to share a chunk with it) leads the
+    piece after it, under that piece's heading path: alone it is a chunk with nothing to
+    read that still matches every question naming its heading."""
+    out: list[tuple[str | None, str]] = []
     lead = ""
-    for piece in pieces:
-        if not _body(piece):
-            lead = f"{lead}\n\n{piece}".strip()
+    for heading, text in pieces:
+        if not _body(text):
+            lead = f"{lead}\n\n{text}".strip()
             continue
-        out.append(f"{lead}\n\n{piece}".strip() if lead else piece)
+        out.append((heading, f"{lead}\n\n{text}" if lead else text))
         lead = ""
-    if lead:
-        out.append(lead)
+    if lead:  # headings that end the file: kept, though there is nothing under them
+        out.append((pieces[-1][0], lead))
     return out
 
 
