@@ -168,10 +168,14 @@ def _table_markdown(table: Tag) -> str:
     return "\n\n" + "\n".join(lines) + "\n\n"
 
 
+_HEADING_LINE = re.compile(r"#{1,6}(\s|$)")
+
+
 def _body(text: str) -> str:
     """A piece's text without its heading lines and rules."""
     lines = (line.strip() for line in text.splitlines())
-    return " ".join(ln for ln in lines if ln and not ln.startswith("#") and set(ln) - set("-*_ "))
+    rule = set("-*_ ")
+    return " ".join(ln for ln in lines if set(ln) - rule and not _HEADING_LINE.match(ln))
 
 
 def _headings_lead(pieces: list[tuple[str | None, str]]) -> list[tuple[str | None, str]]:
