@@ -98,10 +98,12 @@ class Catalog(BaseModel):
         return words | set(v.attributes)
 
 
+# A comparative ("cheaper ones?") bounds by what is shown now, never by an earlier turn.
+COMPARATIVES = ("cheaper_than", "pricier_than", "lighter_than", "heavier_than")
 # The bounds a question or a comparative sets, by what they bound ("other prices" drops the
 # first, "other weights" the second; a document question has neither).
-PRICE_BOUNDS = ("price_min", "price_max", "cheaper_than", "pricier_than")
-WEIGHT_BOUNDS = ("weight_min", "weight_max", "lighter_than", "heavier_than")
+PRICE_BOUNDS = ("price_min", "price_max", *COMPARATIVES[:2])
+WEIGHT_BOUNDS = ("weight_min", "weight_max", *COMPARATIVES[2:])
 
 
 class Constraints(BaseModel):
@@ -606,7 +608,7 @@ def _merge(base: Constraints, current: Constraints) -> Constraints:
         update["attributes"] = sorted(set(base.attributes) | set(update["attributes"]))
     update["notes"], update["loose"] = current.notes, current.loose
     # A comparative moves from what is shown now, never from an earlier turn's products.
-    update |= dict.fromkeys(("cheaper_than", "pricier_than", "lighter_than", "heavier_than"))
+    update |= dict.fromkeys(COMPARATIVES)
     return base.model_copy(update=update)
 
 

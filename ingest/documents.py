@@ -169,13 +169,13 @@ def _table_markdown(table: Tag) -> str:
 
 
 _HEADING_LINE = re.compile(r"#{1,6}(\s|$)")
+_RULE = frozenset("-*_ ")  # a line of only these is a Markdown rule (or blank)
 
 
 def _body(text: str) -> str:
     """A piece's text without its heading lines and rules."""
     lines = (line.strip() for line in text.splitlines())
-    rule = set("-*_ ")
-    return " ".join(ln for ln in lines if set(ln) - rule and not _HEADING_LINE.match(ln))
+    return " ".join(ln for ln in lines if set(ln) - _RULE and not _HEADING_LINE.match(ln))
 
 
 def _headings_lead(pieces: list[tuple[str | None, str]]) -> list[tuple[str | None, str]]:
