@@ -40,7 +40,10 @@ headers and short windows of their text once, and scores every combination of:
   question's words plus the `terms` best words of its `docs` best fused chunks
   (frequency × idf), each at `weight`, scored again;
 - fusion `mnz:a`: `score:a` times the number of sides that have the chunk in their top 40
-  (CombMNZ).
+  (CombMNZ);
+- `--expand`: `m:t:w`, embedding-based query expansion for BM25: each question word the
+  chunks lack gets its `m` nearest chunk words by the encoder (similarity at least `t`),
+  each at `w` times its similarity; `all:m:t:w` expands every question word.
 
 Each line is one combination's MRR, nDCG@10 and coverage per set, with joined neighbours
 as the app shows them; the best combinations by their worst set close the output.
@@ -60,7 +63,7 @@ import numpy as np
 import cobbler  # noqa: F401  (offline switches before any model library loads)
 from app import retrieval
 from app.evaluation import load_tests
-from app.retrieval import tokenize, word_pairs
+from app.retrieval import _word, _words, tokenize, word_pairs
 from cobbler.embeddings import Embedder
 from cobbler.records import Chunk
 from cobbler.settings import load_settings
@@ -329,7 +332,37 @@ def fuse(bm25: np.ndarray, dense: np.ndarray, fusion: str, norm: str, bounds: np
     return fused
 
 
-APP = (0.0, "0", 1, "score:0.5", "0", "okapi:1.5:0.75", "0", "app40", "0", 0.0)  # the app's ranking
+def expanded_queries(side: KeywordSide, vectors: Vectors, spec: str) -> list[dict[str, float]]:
+    """The questions' BM25 words plus, per `--expand`'s `[all:]m:t:w`, their nearest chunk
+    words by the encoder (each word embedded as the form it most often takes)."""
+    every = spec.startswith("all:")
+    m, t, w = spec.removeprefix("all:").split(":")
+    words = side.index(1, "0")[1]
+    forms: dict[str, Counter] = {}
+    for chunk in side.chunks:
+        for word in _words(f"{chunk.context}\n{chunk.text}"):
+            for token in _word(word):
+                forms.setdefault(token, Counter())[word.lower()] += 1
+    vocab = [v for v in words.postings if v in forms and not any(ch.isdigit() for ch in v)]
+    vocab_vectors = vectors([forms[v].most_common(1)[0][0] for v in vocab])
+    out = []
+    for question in side.questions:
+        query = dict.fromkeys(tokenize(question), 0.0)
+        for token in tokenize(question):
+            query[token] += 1.0
+        seen = {token: word.lower() for word in _words(question) for token in _word(word)}
+        lacking = [x for x in seen if every or x not in words.postings]
+        if lacking:
+            sims = vectors([seen[x] for x in lacking]) @ vocab_vectors.T
+            for row in sims:
+                for i in np.argsort(-row)[: int(m) + 1]:
+                    if row[i] >= float(t) and vocab[i] not in seen:
+                        query[vocab[i]] = max(query.get(vocab[i], 0.0), float(w) * row[i])
+        out.append(query)
+    return out
+
+
+APP = (0.0, "0", 1, "score:0.5", "0", "okapi:1.5:0.75", "0", "app40", "0", 0.0, "0")  # the app's
 
 
 def main() -> None:
@@ -349,6 +382,7 @@ def main() -> None:
     parser.add_argument("--bigrams", default="0", help="0, loose, strict, loose:w, strict:w")
     parser.add_argument("--norms", default="app")
     parser.add_argument("--rm3", default="0", help="docs:terms:weight,...")
+    parser.add_argument("--expand", default="0", help="[all:]m:t:w,... (embedding expansion)")
     parser.add_argument("--depth", type=int, default=40, help="each side's candidates")
     parser.add_argument("--stopwords", default="app", choices=["app", "sklearn"])
     parser.add_argument("--top", type=int, default=25)
@@ -385,6 +419,7 @@ def main() -> None:
             args.norms.split(","),
             args.rm3.split(","),
             [float(c) for c in args.coords.split(",")],
+            args.expand.split(","),
         )
     )
     results: dict[tuple, dict[str, tuple]] = {}
@@ -428,10 +463,11 @@ def main() -> None:
 
         side = KeywordSide(chunks, [t.question for t in tests])
         keyword: dict[tuple, np.ndarray] = {}
+        expansions: dict[str, list] = {}
         print(f"# {name}: {len(tests)} questions, {len(chunks)} chunks, {n_windows} windows")
 
         for setting in grid:
-            h, w, boost, fusion, f, spec, mode, norm, rm3, c = setting
+            h, w, boost, fusion, f, spec, mode, norm, rm3, c, grow = setting
             dense = text + h * header
             if w == "max":
                 dense = np.maximum(text, window) + h * header
@@ -440,6 +476,10 @@ def main() -> None:
             if (boost, mode, spec) not in keyword:
                 keyword[boost, mode, spec] = side.matrix(boost, mode, spec)
             bm25 = keyword[boost, mode, spec]
+            if grow != "0":  # embedding expansion of the question's words (one index: boost 1)
+                if grow not in expansions:
+                    expansions[grow] = expanded_queries(side, vectors, grow)
+                bm25 = side.matrix(boost, mode, spec, expansions[grow])
             fused = fuse(bm25, dense, fusion, norm, side.bounds(boost, mode, spec))
             if rm3 != "0":  # expand the question with its best chunks' words, score again
                 n_docs, n_terms, weight = rm3.split(":")
@@ -478,7 +518,7 @@ def main() -> None:
             results.setdefault(setting, {})[name] = score(tests, chunks, rankings, True)
 
     def label(setting: tuple) -> str:
-        h, w, boost, fusion, f, spec, mode, norm, rm3, c = setting
+        h, w, boost, fusion, f, spec, mode, norm, rm3, c, grow = setting
         extra = "".join(
             f" {k} {v}"
             for k, v, d in [
@@ -487,6 +527,7 @@ def main() -> None:
                 ("norm", norm, "app"),
                 ("rm3", rm3, "0"),
                 ("coord", c, 0.0),
+                ("expand", grow, "0"),
             ]
             if v != d
         )
