@@ -43,7 +43,9 @@ headers and short windows of their text once, and scores every combination of:
   (CombMNZ);
 - `--expand`: `m:t:w`, embedding-based query expansion for BM25: each question word the
   chunks lack gets its `m` nearest chunk words by the encoder (similarity at least `t`),
-  each at `w` times its similarity; `all:m:t:w` expands every question word.
+  each at `w` times its similarity; `all:m:t:w` expands every question word. It reads
+  the chunk words at `--boosts 1` and does not combine with `--rm3` or `--bigrams`
+  `loose`/`strict` (pairs in the same index).
 
 Each line is one combination's MRR, nDCG@10 and coverage per set, with joined neighbours
 as the app shows them; the best combinations by their worst set close the output.
@@ -333,8 +335,8 @@ def fuse(bm25: np.ndarray, dense: np.ndarray, fusion: str, norm: str, bounds: np
 
 
 def expanded_queries(side: KeywordSide, vectors: Vectors, spec: str) -> list[dict[str, float]]:
-    """The questions' BM25 words plus, per `--expand`'s `[all:]m:t:w`, their nearest chunk
-    words by the encoder (each word embedded as the form it most often takes)."""
+    """The questions' BM25 words plus, per `--expand`'s `[all:]m:t:w`, up to `m` nearest
+    chunk words for each (each chunk word embedded as the form it most often takes)."""
     every = spec.startswith("all:")
     m, t, w = spec.removeprefix("all:").split(":")
     words = side.index(1, "0")[1]
@@ -343,26 +345,27 @@ def expanded_queries(side: KeywordSide, vectors: Vectors, spec: str) -> list[dic
         for word in _words(f"{chunk.context}\n{chunk.text}"):
             for token in _word(word):
                 forms.setdefault(token, Counter())[word.lower()] += 1
-    vocab = [v for v in words.postings if v in forms and not any(ch.isdigit() for ch in v)]
+    vocab = [v for v in words.postings if not any(ch.isdigit() for ch in v)]
     vocab_vectors = vectors([forms[v].most_common(1)[0][0] for v in vocab])
     out = []
     for question in side.questions:
-        query = dict.fromkeys(tokenize(question), 0.0)
-        for token in tokenize(question):
-            query[token] += 1.0
+        query = {token: float(n) for token, n in Counter(tokenize(question)).items()}
         seen = {token: word.lower() for word in _words(question) for token in _word(word)}
         lacking = [x for x in seen if every or x not in words.postings]
-        if lacking:
-            sims = vectors([seen[x] for x in lacking]) @ vocab_vectors.T
-            for row in sims:
-                for i in np.argsort(-row)[: int(m) + 1]:
-                    if row[i] >= float(t) and vocab[i] not in seen:
-                        query[vocab[i]] = max(query.get(vocab[i], 0.0), float(w) * row[i])
+        if not lacking:
+            out.append(query)
+            continue
+        for row in vectors([seen[x] for x in lacking]) @ vocab_vectors.T:
+            near = [i for i in np.argsort(-row) if vocab[i] not in seen][: int(m)]
+            for i in near:
+                if row[i] >= float(t):
+                    query[vocab[i]] = max(query.get(vocab[i], 0.0), float(w) * row[i])
         out.append(query)
     return out
 
 
-APP = (0.0, "0", 1, "score:0.5", "0", "okapi:1.5:0.75", "0", "app40", "0", 0.0, "0")  # the app's
+# the app's ranking
+APP = (0.0, "0", 1, "score:0.5", "0", "okapi:1.5:0.75", "0", "app40", "0", 0.0, "0")
 
 
 def main() -> None:
@@ -476,7 +479,9 @@ def main() -> None:
             if (boost, mode, spec) not in keyword:
                 keyword[boost, mode, spec] = side.matrix(boost, mode, spec)
             bm25 = keyword[boost, mode, spec]
-            if grow != "0":  # embedding expansion of the question's words (one index: boost 1)
+            if grow != "0":  # embedding expansion of the question's words
+                if rm3 != "0" or mode in ("loose", "strict"):
+                    raise SystemExit("--expand takes words alone: no --rm3, no pairs in the index")
                 if grow not in expansions:
                     expansions[grow] = expanded_queries(side, vectors, grow)
                 bm25 = side.matrix(boost, mode, spec, expansions[grow])
