@@ -172,10 +172,10 @@ _HEADING_LINE = re.compile(r"#{1,6}(\s|$)")
 _RULE = frozenset("-*_ ")  # a line of only these is a Markdown rule (or blank)
 
 
-def _body(text: str) -> str:
-    """A piece's text without its heading lines and rules."""
+def _only_headings(text: str) -> bool:
+    """Whether every line of a piece is a heading, a rule or blank."""
     lines = (line.strip() for line in text.splitlines())
-    return " ".join(ln for ln in lines if set(ln) - _RULE and not _HEADING_LINE.match(ln))
+    return not any(set(ln) - _RULE and not _HEADING_LINE.match(ln) for ln in lines)
 
 
 def _headings_lead(pieces: list[tuple[str | None, str]]) -> list[tuple[str | None, str]]:
@@ -186,7 +186,7 @@ def _headings_lead(pieces: list[tuple[str | None, str]]) -> list[tuple[str | Non
     out: list[tuple[str | None, str]] = []
     lead = ""
     for heading, text in pieces:
-        if not _body(text):
+        if _only_headings(text):
             lead = f"{lead}\n\n{text}".strip()
             continue
         out.append((heading, f"{lead}\n\n{text}" if lead else text))
